@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from suggestions.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the seed case (suggestion No. 120) and demo users for each role; idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true",
+            help="Create the demo users even with DEBUG off (they share a published password).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                f"Refusing to create demo users with the published password {DEMO_PASSWORD!r} "
+                "while DEBUG is off. Use --force if this really is a demo server."
+            )
+        result = load_demo()
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data loaded ({result['suggestions_created']} suggestions created)."
+        ))

@@ -1,0 +1,376 @@
+"""Suggestions and the bodies around them: sessions, deputies, handling units, staff.
+
+Reads that depend on who is asking go through ``Suggestion.objects.visible_to(user)`` so no
+view can forget the scope.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .sanitize import sanitize_html
+
+
+class CongressSession(models.Model):
+    """届次/会次, e.g. 市八届人大一次会议 (1st session of the 8th municipal congress)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    term = models.PositiveSmallIntegerField(_("term (届)"))
+    meeting = models.PositiveSmallIntegerField(_("session (次)"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year", "-term", "-meeting"]
+        verbose_name = _("congress session")
+        verbose_name_plural = _("congress sessions")
+        constraints = [
+            models.UniqueConstraint(fields=["term", "meeting"], name="unique_term_meeting"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deputy(models.Model):
+    """人大代表. Contact details never appear in published replies."""
+
+    name = models.CharField(_("name"), max_length=50)
+    work_unit = models.CharField(_("work unit"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    delegation = models.CharField(_("delegation"), max_length=100, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deputy",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("deputy")
+        verbose_name_plural = _("deputies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HandlingUnit(models.Model):
+    """承办单位, e.g. 晋城市工业和信息化局."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    head_name = models.CharField(_("person in charge"), max_length=50, blank=True)
+    letterhead = models.CharField(
+        _("letterhead"),
+        max_length=100,
+        blank=True,
+        help_text=_("Organisation name printed in red at the top of letters; blank for none."),
+    )
+    seal = models.FileField(
+        _("seal image"), upload_to="seals/", blank=True, help_text=_("PNG with transparency.")
+    )
+    reply_closing = models.CharField(
+        _("closing thanks"),
+        max_length=200,
+        blank=True,
+        help_text=_("Default: 感谢您对我们工作的关心和支持，欢迎今后提出更多宝贵意见。"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("handling unit")
+        verbose_name_plural = _("handling units")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_short_name(self) -> str:
+        return self.short_name or self.name
+
+
+class StaffMember(models.Model):
+    """Ties a login to its role: congress office, or a unit's handler or head."""
+
+    class Role(models.TextChoices):
+        OFFICE = "office", _("congress office")
+        HANDLER = "handler", _("handler")
+        HEAD = "head", _("person in charge")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_member"
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    unit = models.ForeignKey(
+        HandlingUnit,
+        verbose_name=_("handling unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    display_name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="office") | Q(unit__isnull=False),
+                name="unit_staff_have_unit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_role_display()})"
+
+
+class Category(models.TextChoices):
+    """办理结果 handling-result categories; which are in use is the HANDLING_CATEGORIES setting."""
+
+    A = "A", _("A: solved or basically solved")
+    B = "B", _("B: being solved or planned")
+    C = "C", _("C: cannot be solved now, explained")
+    D = "D", _("D: kept for reference")
+
+
+def category_choices() -> list[tuple[str, str]]:
+    enabled = set(settings.HANDLING_CATEGORIES)
+    return [(value, label) for value, label in Category.choices if value in enabled]
+
+
+class Disclosure(models.TextChoices):
+    """公开属性 of a reply."""
+
+    AGREED = "agreed", _("agreed to publish")
+    ACTIVE = "active", _("published actively")
+    ON_REQUEST = "on_request", _("published on request")
+    WITHHELD = "withheld", _("not published")
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("satisfied")
+    BASICALLY = "basically", _("basically satisfied")
+    UNSATISFIED = "unsatisfied", _("unsatisfied")
+
+
+class Topic(models.TextChoices):
+    """建议类别 a suggestion is registered under."""
+
+    ECONOMY = "economy", _("industry and economy")
+    AGRICULTURE = "agriculture", _("agriculture and rural affairs")
+    URBAN = "urban", _("urban construction and environment")
+    EDUCATION = "education", _("education, science and culture")
+    HEALTH = "health", _("health and social security")
+    GOVERNANCE = "governance", _("government and legal affairs")
+    OTHER = "other", _("other")
+
+
+class Status(models.TextChoices):
+    REGISTERED = "registered", _("registered")
+    ASSIGNED = "assigned", _("assigned")
+    RETURN_REQUESTED = "return_requested", _("return requested")
+    HANDLING = "handling", _("in handling")
+    REHANDLING = "rehandling", _("re-handling")
+    REPLIED = "replied", _("replied")
+    EVALUATED = "evaluated", _("evaluated")
+    CLOSED = "closed", _("closed")
+
+
+class SuggestionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SuggestionQuerySet:
+        """The suggestions ``user`` may see; everything else answers 404."""
+        from .roles import Role, role_of
+
+        role = role_of(user)
+        if role in (Role.ADMIN, Role.OFFICE):
+            return self.all()
+        if role in (Role.HANDLER, Role.HEAD):
+            unit = user.staff_member.unit_id
+            return self.filter(Q(lead_unit_id=unit) | Q(co_handlings__unit_id=unit)).distinct()
+        if role == Role.DEPUTY:
+            deputy = user.deputy.pk
+            return self.filter(Q(lead_deputy_id=deputy) | Q(co_deputies__id=deputy)).distinct()
+        return self.none()
+
+    def overdue(self) -> SuggestionQuerySet:
+        open_statuses = [
+            Status.ASSIGNED,
+            Status.RETURN_REQUESTED,
+            Status.HANDLING,
+            Status.REHANDLING,
+        ]
+        return self.filter(status__in=open_statuses, due_on__lt=timezone.localdate())
+
+
+class Suggestion(models.Model):
+    session = models.ForeignKey(
+        CongressSession, verbose_name=_("session"), on_delete=models.PROTECT,
+        related_name="suggestions",
+    )
+    number = models.PositiveIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=300)
+    content = models.TextField(
+        _("main content"), help_text=_("HTML from other systems is sanitized on save.")
+    )
+    lead_deputy = models.ForeignKey(
+        Deputy, verbose_name=_("lead deputy"), on_delete=models.PROTECT,
+        related_name="led_suggestions",
+    )
+    co_deputies = models.ManyToManyField(
+        Deputy, verbose_name=_("co-signing deputies"), blank=True,
+        related_name="cosigned_suggestions",
+    )
+    topic = models.CharField(_("category"), max_length=20, choices=Topic.choices, blank=True)
+    lead_unit = models.ForeignKey(
+        HandlingUnit, verbose_name=_("lead unit"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="led_suggestions",
+    )
+    co_units = models.ManyToManyField(
+        HandlingUnit, verbose_name=_("co-handling units"), through="CoHandling", blank=True,
+        related_name="co_suggestions",
+    )
+    submitted_on = models.DateField(_("submitted on"), null=True, blank=True)
+    assigned_on = models.DateField(_("assigned on"), null=True, blank=True)
+    accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    due_extended = models.BooleanField(_("deadline extended"), default=False)
+    key_supervision = models.BooleanField(_("key supervision"), default=False)
+    disclosure = models.CharField(
+        _("disclosure"), max_length=12, choices=Disclosure.choices, default=Disclosure.AGREED
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REGISTERED,
+        db_index=True,
+    )
+    co_opinions_waived = models.BooleanField(_("co-unit opinions waived"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = SuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session", "number"]
+        verbose_name = _("suggestion")
+        verbose_name_plural = _("suggestions")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "number"], name="unique_number_per_session"),
+        ]
+        indexes = [models.Index(fields=["lead_unit", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.session.name}第{self.number}号建议"
+
+    def save(self, *args, **kwargs) -> None:
+        self.content = sanitize_html(self.content)
+        super().save(*args, **kwargs)
+
+    @property
+    def reference(self) -> str:
+        """e.g. 市八届人大一次会议第120号建议"""
+        return str(self)
+
+    def deputies(self) -> list[Deputy]:
+        return [self.lead_deputy, *self.co_deputies.order_by("name")]
+
+    def is_overdue(self) -> bool:
+        return bool(
+            self.due_on
+            and self.status in {Status.ASSIGNED, Status.HANDLING, Status.REHANDLING}
+            and self.due_on < timezone.localdate()
+        )
+
+
+class CoHandling(models.Model):
+    """A co-handling unit (协办单位) and the written opinion it sends the lead unit."""
+
+    suggestion = models.ForeignKey(
+        Suggestion, on_delete=models.CASCADE, related_name="co_handlings"
+    )
+    unit = models.ForeignKey(
+        HandlingUnit, verbose_name=_("co-handling unit"), on_delete=models.PROTECT
+    )
+    required = models.BooleanField(_("opinion required"), default=True)
+    due_on = models.DateField(_("opinion due on"), null=True, blank=True)
+    opinion = models.TextField(_("co-handling opinion"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("co-handling")
+        verbose_name_plural = _("co-handlings")
+        constraints = [
+            models.UniqueConstraint(fields=["suggestion", "unit"], name="unique_co_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suggestion} / {self.unit}"
+
+
+class Event(models.Model):
+    """Immutable history: status changes, sign-offs, exports, with who, when, from, to and a note.
+
+    ``internal`` events (e.g. PDF exports, return requests between office and unit) are left out
+    of the timeline deputies see.
+    """
+
+    suggestion = models.ForeignKey(
+        Suggestion, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    internal = models.BooleanField(_("internal"), default=False)
+    object_label = models.CharField(_("object"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionDenied("Events are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("Events are immutable.")
+
+    @property
+    def action_label(self) -> str:
+        from .workflow import action_label
+
+        return action_label(self.action)
+
+    def status_label(self, value: str) -> str:
+        return Status(value).label if value in Status.values else value
+
+    @property
+    def from_label(self) -> str:
+        return self.status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return self.status_label(self.to_status)
