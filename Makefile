@@ -1,0 +1,49 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := fonts-noto-cjk fonts-lxgw-wenkai libharfbuzz-subset0 poppler-utils
+export DEBUG ?= 1
+
+.PHONY: install system-deps run worker test lint bench clean
+
+# Fonts and HarfBuzz's subsetter for the PDFs; installed only when missing (needs root/apt).
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+	  || echo "WARNING: could not install$$missing; PDFs may be slow or lack fonts."; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py db_worker --queue-name '*' & \
+	  trap 'kill $$!' EXIT; $(PY) manage.py runserver 127.0.0.1:8000
+
+worker: install
+	$(PY) manage.py db_worker --queue-name '*'
+
+test: install
+	DEBUG=0 $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m ruff check .
+	DEBUG=0 $(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+
+bench: install
+	DEBUG=0 TESTING=1 $(PY) manage.py bench_pdf
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles exports

@@ -1,0 +1,37 @@
+import os
+
+# The suite runs with production-like settings (DEBUG off) and a throwaway key.
+os.environ.setdefault("TESTING", "1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def demo(db):
+    """The demo data: the seed case No. 120 and users for every role."""
+    from suggestions.demo import load_demo
+
+    load_demo()
+    from suggestions.models import Suggestion
+
+    return Suggestion.objects.get(number=120)
+
+
+@pytest.fixture
+def login(client):
+    """login("staff") logs the test client in as a demo user and returns it."""
+    from django.contrib.auth import get_user_model
+
+    def _login(username: str):
+        client.force_login(get_user_model().objects.get(username=username))
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def user(db):
+    from django.contrib.auth import get_user_model
+
+    return lambda username: get_user_model().objects.get(username=username)
