@@ -197,6 +197,7 @@ TASKS = {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+CSRF_FAILURE_VIEW = "suggestions.views.csrf_failure"
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / "exports")))
 
 LOGGING = {

@@ -23,6 +23,18 @@ class Signature(models.TextChoices):
     ONLINE = "online", _("confirmed online by the deputy")
 
 
+class ConsultationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ConsultationQuerySet:
+        """Units and the office see every record of a visible suggestion; a deputy sees the
+        records of their own meetings (a record carries the deputy's phone)."""
+        from suggestions.roles import Role, role_of
+
+        scoped = self.filter(suggestion__in=Suggestion.objects.visible_to(user))
+        if role_of(user) == Role.DEPUTY:
+            return scoped.filter(deputy=user.deputy)
+        return scoped
+
+
 class Consultation(models.Model):
     suggestion = models.ForeignKey(
         Suggestion, verbose_name=_("suggestion"), on_delete=models.PROTECT,
@@ -65,6 +77,8 @@ class Consultation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic locking: a save must name the version it was edited from.
     lock_version = models.PositiveIntegerField(default=0)
+
+    objects = ConsultationQuerySet.as_manager()
 
     class Meta:
         ordering = ["held_on", "pk"]

@@ -98,3 +98,24 @@ def consultation_confirm(*, record: Consultation, user, opinion: str = "") -> Co
     record_event(record.suggestion, actor=user, action="consultation_confirmed",
                  note=f"{record.held_on:%Y-%m-%d}")
     return record
+
+
+@transaction.atomic
+def attachment_add(*, record: Consultation, user, upload, kind: str, content_type: str):
+    """Store a checked upload; a scan of the signed paper form marks the record as signed."""
+    from .models import Attachment
+
+    _check_can_log(record.suggestion, user)
+    attachment = Attachment(
+        consultation=record, kind=kind, original_name=(upload.name or "")[:200],
+        content_type=content_type, size=upload.size, uploaded_by=user,
+    )
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    if kind == Attachment.Kind.SCAN and record.signature == Signature.PENDING:
+        Consultation.objects.filter(pk=record.pk).update(
+            signature=Signature.PAPER, signed_name=record.signed_name or record.deputy.name,
+        )
+    record_event(record.suggestion, actor=user, action="attachment",
+                 note=attachment.original_name, internal=True)
+    return attachment

@@ -31,6 +31,21 @@ class ReplyQuerySet(models.QuerySet):
     def signed(self) -> ReplyQuerySet:
         return self.filter(status__in=[ReplyStatus.SIGNED, ReplyStatus.SENT])
 
+    def visible_to(self, user) -> ReplyQuerySet:
+        """Drafts stay inside the issuing unit and the office; deputies and co-units see the
+        reply once it is sent."""
+        from suggestions.roles import Role, role_of, user_unit_id
+
+        scoped = self.filter(suggestion__in=Suggestion.objects.visible_to(user))
+        role = role_of(user)
+        if role in (Role.ADMIN, Role.OFFICE):
+            return scoped
+        if role in (Role.HANDLER, Role.HEAD):
+            return scoped.filter(
+                models.Q(issuing_unit_id=user_unit_id(user)) | models.Q(status=ReplyStatus.SENT)
+            )
+        return scoped.filter(status=ReplyStatus.SENT)
+
 
 # The fields that make up the letter: frozen at sign-off and covered by the fingerprint.
 LETTER_FIELDS = (

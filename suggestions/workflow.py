@@ -200,6 +200,7 @@ OTHER_ACTIONS = {
     "reply_returned": gettext_lazy("Reply returned to the handler"),
     "reply_signed": gettext_lazy("Reply signed off"),
     "pdf_export": gettext_lazy("PDF exported"),
+    "attachment": gettext_lazy("Attachment uploaded"),
     "evaluation": gettext_lazy("Deputy's evaluation"),
 }
 
@@ -282,6 +283,7 @@ def transition(
     record_event(
         locked, actor=user, action=name, note=note, from_status=source,
         to_status=move.target, internal=move.internal, at=params.get("at"),
+        object_label=str(params.get("unit") or ""),
     )
     suggestion.refresh_from_db()
     return locked

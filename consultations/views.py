@@ -1,0 +1,163 @@
+"""Consultation records: log, edit (optimistic locking), confirm online, attachments, PDF."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from suggestions.http import pdf_response
+from suggestions.locking import StaleEdit
+from suggestions.views import visible_suggestion
+from suggestions.workflow import WorkflowError, record_event
+
+from . import services
+from .forms import AttachmentForm, ConfirmForm, ConsultationForm
+from .models import Attachment, Consultation, Signature
+
+
+def visible_record(request: HttpRequest, pk: int) -> Consultation:
+    queryset = Consultation.objects.visible_to(request.user).select_related(
+        "suggestion__session", "suggestion__lead_unit", "deputy"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _form_data(form: ConsultationForm) -> dict:
+    return {name: form.cleaned_data[name] for name in services.RECORD_FIELDS}
+
+
+@login_required
+def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, suggestion_pk)
+    if not services.can_log(suggestion, request.user):
+        messages.error(request, _("You cannot log a consultation for this suggestion now."))
+        return redirect("suggestions:detail", pk=suggestion.pk)
+    initial = {"attendee_phone": getattr(request.user.staff_member, "phone", "")}
+    form = ConsultationForm(request.POST or None, suggestion=suggestion, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.consultation_create(
+                suggestion=suggestion, user=request.user, data=_form_data(form)
+            )
+        except WorkflowError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Consultation record saved."))
+            return redirect("consultations:detail", pk=record.pk)
+    return render(request, "consultations/form.html", {"form": form, "suggestion": suggestion})
+
+
+@login_required
+def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    record = visible_record(request, pk)
+    user = request.user
+    return render(request, "consultations/detail.html", {
+        "record": record,
+        "suggestion": record.suggestion,
+        "can_edit": services.can_log(record.suggestion, user)
+        and record.signature != Signature.ONLINE,
+        "can_confirm": getattr(getattr(user, "deputy", None), "pk", None) == record.deputy_id
+        and record.signature == Signature.PENDING,
+        "attachments": record.attachments.all(),
+        "attachment_form": AttachmentForm() if services.can_log(record.suggestion, user) else None,
+        "confirm_form": ConfirmForm(),
+    })
+
+
+@login_required
+def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    record = visible_record(request, pk)
+    suggestion = record.suggestion
+    if not services.can_log(suggestion, request.user):
+        messages.error(request, _("You cannot edit this record."))
+        return redirect("consultations:detail", pk=pk)
+    form = ConsultationForm(request.POST or None, instance=record, suggestion=suggestion)
+    if request.method == "POST" and form.is_valid():
+        expected = form.cleaned_data.get("lock_version")
+        try:
+            services.consultation_update(
+                record=Consultation.objects.get(pk=pk), user=request.user,
+                data=_form_data(form),
+                expected_version=expected if expected is not None else -1,
+            )
+        except StaleEdit as error:
+            form.add_error(None, error.message)
+        except WorkflowError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Consultation record saved."))
+            return redirect("consultations:detail", pk=pk)
+    return render(request, "consultations/form.html", {
+        "form": form, "suggestion": suggestion, "record": record,
+    })
+
+
+@login_required
+@require_POST
+def consultation_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    record = visible_record(request, pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm the record."))
+        return redirect("consultations:detail", pk=pk)
+    try:
+        services.consultation_confirm(
+            record=record, user=request.user, opinion=form.cleaned_data["opinion"]
+        )
+    except WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Thank you: the record is confirmed."))
+    return redirect("consultations:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    record = visible_record(request, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("consultations:detail", pk=pk)
+    try:
+        services.attachment_add(
+            record=record, user=request.user, upload=form.cleaned_data["file"],
+            kind=form.cleaned_data["kind"], content_type=form.content_type,
+        )
+    except WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("File uploaded."))
+    return redirect("consultations:detail", pk=pk)
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = get_object_or_404(
+        Attachment.objects.filter(consultation__in=Consultation.objects.visible_to(request.user)),
+        pk=pk,
+    )
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def consultation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from documents.pdf import render_consultation_pdf
+
+    record = visible_record(request, pk)
+    pdf = render_consultation_pdf(record)
+    record_event(record.suggestion, actor=request.user, action="pdf_export", internal=True,
+                 object_label=f"面商记录表 {record.held_on:%Y-%m-%d}")
+    filename = f"{record.suggestion.reference}面商记录表（{record.held_on:%Y-%m-%d}）.pdf"
+    return pdf_response(pdf, filename, inline=request.GET.get("download") != "1")

@@ -1,0 +1,45 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import CongressSession, HandlingUnit, Status, Suggestion, Topic
+
+
+class SuggestionFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices)
+    session = django_filters.ModelChoiceFilter(
+        label=_("Session"), queryset=CongressSession.objects.all()
+    )
+    unit = django_filters.ModelChoiceFilter(
+        label=_("Handling unit"), queryset=HandlingUnit.objects.all(), method="by_unit"
+    )
+    topic = django_filters.ChoiceFilter(label=_("Category"), choices=Topic.choices)
+    key_supervision = django_filters.BooleanFilter(label=_("Key supervision"))
+    overdue = django_filters.BooleanFilter(label=_("Overdue"), method="by_overdue")
+
+    class Meta:
+        model = Suggestion
+        fields = ["q", "status", "session", "unit", "topic", "key_supervision", "overdue"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(title__icontains=value) | Q(content__icontains=value) | Q(
+            lead_deputy__name__icontains=value
+        )
+        if value.isdigit():
+            condition |= Q(number=int(value))
+        return queryset.filter(condition)
+
+    def by_unit(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Q(lead_unit=value) | Q(co_handlings__unit=value)).distinct()
+
+    def by_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        overdue = queryset.overdue()
+        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))

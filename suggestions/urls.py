@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "suggestions"
+
+urlpatterns = [
+    path("", views.suggestion_list, name="list"),
+    path("new/", views.suggestion_create, name="create"),
+    path("<int:pk>/", views.suggestion_detail, name="detail"),
+    path("<int:pk>/edit/", views.suggestion_edit, name="edit"),
+    path("<int:pk>/assign/", views.suggestion_assign, name="assign"),
+    path("<int:pk>/extend/", views.suggestion_extend, name="extend"),
+    path("<int:pk>/key-supervision/", views.suggestion_key_supervision, name="key_supervision"),
+    path("<int:pk>/waive-co-opinions/", views.suggestion_waive, name="waive"),
+    path("<int:pk>/co-opinion/", views.co_opinion, name="co_opinion"),
+    path("<int:pk>/do/<slug:name>/", views.suggestion_move, name="move"),
+]

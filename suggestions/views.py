@@ -1,0 +1,275 @@
+"""Suggestion screens: list, detail with timeline, intake, assignment and the workflow moves.
+
+Every view fetches through ``Suggestion.objects.visible_to(user)`` (404 otherwise) and leaves
+the rules to ``workflow``; a WorkflowError becomes a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import workflow
+from .filters import SuggestionFilter
+from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
+from .models import CoHandling, Suggestion
+from .roles import Role, is_coordinator, role_of, user_unit_id
+from .timeline import timeline_for
+
+
+def visible_suggestion(request: HttpRequest, pk: int) -> Suggestion:
+    queryset = Suggestion.objects.visible_to(request.user).select_related(
+        "session", "lead_deputy", "lead_unit"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def require_coordinator(request: HttpRequest) -> None:
+    if not is_coordinator(request.user):
+        raise PermissionDenied(_("Only the congress office can do this."))
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database failure means unhealthy
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("suggestions:list")
+
+
+@login_required
+def suggestion_list(request: HttpRequest) -> HttpResponse:
+    base = (
+        Suggestion.objects.visible_to(request.user)
+        .select_related("session", "lead_deputy", "lead_unit")
+        .order_by("-session__year", "session__name", "number")
+    )
+    filterset = SuggestionFilter(request.GET or None, queryset=base)
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else base
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, _("Some filters were not valid and were ignored."))
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "suggestions/list.html", {
+        "filter": filterset, "page": page, "query": query.urlencode(),
+        "can_register": is_coordinator(request.user),
+        "can_export": is_coordinator(request.user),
+    })
+
+
+@login_required
+def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from consultations.models import Consultation
+    from consultations.services import can_log
+    from replies.models import Reply
+    from replies.services import current_reply
+
+    suggestion = visible_suggestion(request, pk)
+    user = request.user
+    role = role_of(user)
+    replies = Reply.objects.visible_to(user).filter(suggestion=suggestion).order_by("-version")
+    latest = current_reply(suggestion)
+    my_unit = user_unit_id(user)
+    co_handlings = list(suggestion.co_handlings.select_related("unit"))
+    context = {
+        "suggestion": suggestion,
+        "role": role,
+        "deputies": suggestion.deputies(),
+        "co_handlings": co_handlings,
+        "my_co_handling": next((co for co in co_handlings if co.unit_id == my_unit), None),
+        "show_co_opinions": role in (Role.ADMIN, Role.OFFICE)
+        or (my_unit is not None and my_unit == suggestion.lead_unit_id),
+        "consultations": Consultation.objects.visible_to(user)
+        .filter(suggestion=suggestion).select_related("deputy"),
+        "replies": replies.prefetch_related("evaluations__deputy"),
+        "latest_reply": latest,
+        "moves": workflow.available_moves(suggestion, user),
+        "can_log_consultation": can_log(suggestion, user),
+        "can_draft_reply": (
+            role in (Role.HANDLER, Role.HEAD) and my_unit == suggestion.lead_unit_id
+            and suggestion.status in ("handling", "rehandling")
+            and (latest is None or latest.is_frozen)
+        ),
+        "timeline": timeline_for(suggestion, user),
+        "note_form": NoteForm(),
+        "is_coordinator": is_coordinator(user),
+    }
+    return render(request, "suggestions/detail.html", context)
+
+
+@login_required
+def suggestion_create(request: HttpRequest) -> HttpResponse:
+    require_coordinator(request)
+    form = SuggestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        suggestion = form.save()
+        workflow.record_event(suggestion, actor=request.user, action="register")
+        messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
+        return redirect("suggestions:detail", pk=suggestion.pk)
+    return render(request, "suggestions/form.html", {"form": form, "title": _("Register a suggestion")})
+
+
+@login_required
+def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    require_coordinator(request)
+    if suggestion.status not in ("registered", "assigned"):
+        messages.error(request, _("A suggestion can only be edited before the unit accepts it."))
+        return redirect("suggestions:detail", pk=pk)
+    form = SuggestionForm(request.POST or None, instance=suggestion)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Changes saved."))
+        return redirect("suggestions:detail", pk=pk)
+    return render(request, "suggestions/form.html", {
+        "form": form, "title": _("Edit %(ref)s") % {"ref": suggestion}, "suggestion": suggestion,
+    })
+
+
+@login_required
+def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    require_coordinator(request)
+    reassign = suggestion.status != "registered"
+    form_class = ReassignForm if reassign else AssignForm
+    form = form_class(request.POST or None, initial={
+        "unit": suggestion.lead_unit,
+        "co_units": [co.unit for co in suggestion.co_handlings.all()],
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        params = {"unit": data["unit"]}
+        if not reassign:
+            params["co_units"] = list(data["co_units"])
+        try:
+            workflow.transition(
+                suggestion, name="reassign" if reassign else "assign", user=request.user,
+                note=data.get("note", ""), **params,
+            )
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Assigned to %(unit)s.") % {"unit": data["unit"]})
+            return redirect("suggestions:detail", pk=pk)
+    return render(request, "suggestions/assign.html", {
+        "form": form, "suggestion": suggestion, "reassign": reassign,
+    })
+
+
+@login_required
+@require_POST
+def suggestion_move(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """The moves that need nothing but an optional note (accept, return request, close…)."""
+    suggestion = visible_suggestion(request, pk)
+    if name not in {"accept", "request_return", "reject_return", "close"}:
+        raise PermissionDenied(_("This action has its own form."))
+    form = NoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        workflow.transition(suggestion, name=name, user=request.user, note=note)
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Done: %(action)s.") % {"action": workflow.action_label(name)})
+    return redirect("suggestions:detail", pk=pk)
+
+
+@login_required
+def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    require_coordinator(request)
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.extend_deadline(suggestion, user=request.user, **form.cleaned_data)
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Deadline extended."))
+            return redirect("suggestions:detail", pk=pk)
+    return render(request, "suggestions/simple_form.html", {
+        "form": form, "suggestion": suggestion, "title": _("Extend the deadline"),
+        "submit_label": _("Extend"),
+    })
+
+
+@login_required
+@require_POST
+def suggestion_key_supervision(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    require_coordinator(request)
+    turn_on = request.POST.get("on") == "1"
+    workflow.set_key_supervision(suggestion, user=request.user, on=turn_on)
+    messages.success(request, _("Key supervision updated."))
+    return redirect("suggestions:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def suggestion_waive(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    require_coordinator(request)
+    form = NoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        workflow.waive_co_opinions(suggestion, user=request.user, note=note)
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Co-handling opinions waived."))
+    return redirect("suggestions:detail", pk=pk)
+
+
+@login_required
+def co_opinion(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    co = get_object_or_404(CoHandling, suggestion=suggestion, unit_id=user_unit_id(request.user))
+    form = CoOpinionForm(request.POST or None, instance=co)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.submit_co_opinion(co, user=request.user, opinion=form.cleaned_data["opinion"])
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your opinion was sent to the lead unit."))
+            return redirect("suggestions:detail", pk=pk)
+    return render(request, "suggestions/simple_form.html", {
+        "form": form, "suggestion": suggestion, "title": _("Co-handling opinion"),
+        "submit_label": _("Send to the lead unit"),
+    })
+
+
+# --- The project's own error pages ---
+
+def bad_request(request, exception=None):
+    return render(request, "errors/400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "errors/403.html", {"reason": exception}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "errors/500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "errors/csrf.html", status=403)
