@@ -35,3 +35,9 @@ def user(db):
     from django.contrib.auth import get_user_model
 
     return lambda username: get_user_model().objects.get(username=username)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The demo creates a dozen users; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

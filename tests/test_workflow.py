@@ -1,0 +1,160 @@
+"""The suggestion state machine: legal and illegal moves, by role, through HTTP and services."""
+
+import datetime
+
+import pytest
+
+from suggestions.models import CongressSession, Deputy, Event, HandlingUnit, Status, Suggestion
+from suggestions.workflow import WorkflowError, add_months, transition
+
+
+@pytest.fixture
+def fresh(demo):
+    """A registered suggestion No. 200 led by 苏红平, not yet assigned."""
+    suggestion = Suggestion.objects.create(
+        session=CongressSession.objects.get(), number=200, title="关于测试工作流程的建议",
+        content="<p>测试内容。</p>", lead_deputy=Deputy.objects.get(name="苏红平"),
+    )
+    return suggestion
+
+
+def gxj():
+    return HandlingUnit.objects.get(name="晋城市工业和信息化局")
+
+
+def assign(client, suggestion, unit, co_units=()):
+    return client.post(f"/suggestions/{suggestion.pk}/assign/", {
+        "unit": unit.pk, "co_units": [u.pk for u in co_units],
+    })
+
+
+def test_office_assigns_and_due_date_runs_three_months(fresh, login):
+    response = assign(login("office"), fresh, gxj())
+    assert response.status_code == 302
+    fresh.refresh_from_db()
+    assert fresh.status == Status.ASSIGNED
+    assert fresh.assigned_on == datetime.date.today() or fresh.assigned_on is not None
+    assert fresh.due_on == add_months(fresh.assigned_on, 3)
+    event = fresh.events.get(action="assign")
+    assert (event.from_status, event.to_status, event.actor.username) == (
+        "registered", "assigned", "office",
+    )
+
+
+@pytest.mark.parametrize("username", ["staff", "head", "deputy", "other_staff"])
+def test_only_the_office_assigns(fresh, login, username):
+    response = assign(login(username), fresh, gxj())
+    assert response.status_code in (403, 404)
+    fresh.refresh_from_db()
+    assert fresh.status == Status.REGISTERED
+
+
+def test_lead_unit_cannot_be_co_unit(fresh, login):
+    response = assign(login("office"), fresh, gxj(), co_units=[gxj()])
+    assert response.status_code == 200
+    assert "不能同时" in response.content.decode() or "cannot also" in response.content.decode()
+    fresh.refresh_from_db()
+    assert fresh.status == Status.REGISTERED
+
+
+def test_lead_unit_accepts_assignment(fresh, login, user):
+    transition(fresh, name="assign", user=user("office"), unit=gxj())
+    response = login("staff").post(f"/suggestions/{fresh.pk}/do/accept/")
+    assert response.status_code == 302
+    fresh.refresh_from_db()
+    assert fresh.status == Status.HANDLING and fresh.accepted_on is not None
+
+
+def test_other_unit_cannot_see_or_accept(fresh, login, user):
+    transition(fresh, name="assign", user=user("office"), unit=gxj())
+    response = login("other_staff").post(f"/suggestions/{fresh.pk}/do/accept/")
+    assert response.status_code == 404
+    fresh.refresh_from_db()
+    assert fresh.status == Status.ASSIGNED
+
+
+def test_illegal_move_gets_a_message_not_an_error(fresh, login):
+    # Accepting a suggestion that was never assigned: refused with a clear message.
+    client = login("office")
+    response = client.post(f"/suggestions/{fresh.pk}/do/close/", follow=True)
+    assert response.status_code == 200
+    fresh.refresh_from_db()
+    assert fresh.status == Status.REGISTERED
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages and ("已登记" in messages[0] or "registered" in messages[0])
+
+
+def test_unknown_move_name_is_refused(fresh, login):
+    response = login("office").post(f"/suggestions/{fresh.pk}/do/evaporate/")
+    assert response.status_code == 403
+
+
+def test_return_request_needs_a_reason_and_office_reassigns(fresh, login, user):
+    transition(fresh, name="assign", user=user("office"), unit=gxj())
+    staff = login("staff")
+    staff.post(f"/suggestions/{fresh.pk}/do/request_return/", {"note": ""})
+    fresh.refresh_from_db()
+    assert fresh.status == Status.ASSIGNED
+    staff.post(f"/suggestions/{fresh.pk}/do/request_return/", {"note": "不属于本单位职责"})
+    fresh.refresh_from_db()
+    assert fresh.status == Status.RETURN_REQUESTED
+    other = HandlingUnit.objects.get(name="晋城市住房和城乡建设局")
+    response = login("office").post(
+        f"/suggestions/{fresh.pk}/assign/", {"unit": other.pk, "note": "改由住建局办理"}
+    )
+    assert response.status_code == 302
+    fresh.refresh_from_db()
+    assert fresh.status == Status.ASSIGNED and fresh.lead_unit == other
+    # The first unit no longer sees it; the new one does.
+    assert login("staff").get(f"/suggestions/{fresh.pk}/").status_code == 404
+    assert login("other_staff").get(f"/suggestions/{fresh.pk}/").status_code == 200
+
+
+def test_return_request_only_within_seven_working_days(fresh, user):
+    transition(fresh, name="assign", user=user("office"), unit=gxj(),
+               on=datetime.date(2026, 11, 2))
+    with pytest.raises(WorkflowError):
+        transition(fresh, name="request_return", user=user("staff"), note="超出期限",
+                   on=datetime.date(2026, 11, 12))
+
+
+def test_no_replied_without_a_signed_reply(demo, user):
+    handling = Suggestion.objects.get(number=123)
+    with pytest.raises(WorkflowError, match="签发|signed"):
+        transition(handling, name="reply", user=user("staff"))
+
+
+def test_deputy_cannot_move_someone_elses_suggestion(demo, user):
+    theirs = Suggestion.objects.get(number=121)  # led by 王建国 (other_deputy)
+    with pytest.raises(WorkflowError):
+        transition(theirs, name="close", user=user("deputy"))
+
+
+def test_deadline_extension_once_and_at_most_six_months(fresh, login, user):
+    transition(fresh, name="assign", user=user("office"), unit=gxj(),
+               on=datetime.date(2026, 1, 10))
+    client = login("office")
+    too_late = client.post(f"/suggestions/{fresh.pk}/extend/",
+                           {"new_due": "2026-08-01", "note": "情况复杂"})
+    assert too_late.status_code == 200
+    fresh.refresh_from_db()
+    assert fresh.due_on == datetime.date(2026, 4, 10)
+    ok = client.post(f"/suggestions/{fresh.pk}/extend/",
+                     {"new_due": "2026-07-10", "note": "市政府批准延期"})
+    assert ok.status_code == 302
+    fresh.refresh_from_db()
+    assert fresh.due_on == datetime.date(2026, 7, 10) and fresh.due_extended
+    again = client.post(f"/suggestions/{fresh.pk}/extend/",
+                        {"new_due": "2026-07-09", "note": "再次延期"})
+    assert again.status_code == 200
+    fresh.refresh_from_db()
+    assert fresh.due_on == datetime.date(2026, 7, 10)
+
+
+def test_events_are_immutable(demo):
+    event = Event.objects.first()
+    event.note = "rewritten"
+    with pytest.raises(Exception):
+        event.save()
+    with pytest.raises(Exception):
+        event.delete()
