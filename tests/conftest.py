@@ -41,3 +41,13 @@ def user(db):
 def fast_password_hashing(settings):
     # The demo creates a dozen users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    # Login throttling counts live in the cache; no test may inherit another's failures.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
