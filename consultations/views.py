@@ -75,6 +75,10 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not services.can_log(suggestion, request.user):
         messages.error(request, _("You cannot edit this record."))
         return redirect("consultations:detail", pk=pk)
+    if record.signature == Signature.ONLINE:
+        messages.error(request, _("The deputy has confirmed this record online; it can no longer "
+                                  "be changed. Log a new consultation instead."))
+        return redirect("consultations:detail", pk=pk)
     form = ConsultationForm(request.POST or None, instance=record, suggestion=suggestion)
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("lock_version")
