@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from suggestions import views as suggestion_views
@@ -7,7 +8,12 @@ from suggestions.auth import ThrottledLoginView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only the account pages we use: no password reset by e-mail on an intranet; admins reset
+    # passwords in /admin/.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", suggestion_views.healthz, name="healthz"),
     path("suggestions/", include("suggestions.urls")),

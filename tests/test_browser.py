@@ -1,0 +1,95 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright against the live server."""
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+# itself are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def seeded(transactional_db, settings):
+    from suggestions.demo import load_demo
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    load_demo()
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo-pass-2022")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/suggestions/")
+
+
+def test_staff_works_in_chinese_on_a_tablet(seeded, live_server, browser):
+    page = browser.new_page(viewport={"width": 820, "height": 1180}, locale="en-US")
+    log_in(page, live_server, "staff")
+    # Chinese by default, even for a browser that asks for English.
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    page.click("text=关于应加强加速 5G 新型基建发展")
+    page.wait_for_selector("text=德源大酒店")
+    assert page.locator(".status").first.inner_text() == "已测评"
+    # Nothing on the page is wider than a tablet screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 820
+
+
+def test_script_payload_in_suggestion_never_runs(seeded, live_server, browser):
+    from suggestions.models import Suggestion
+
+    Suggestion.objects.filter(number=120).update(
+        content='<p>正文</p><img src=x onerror="document.title=\'pwned\'">'
+                '<script>document.title="pwned"</script>'
+    )
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    log_in(page, live_server, "deputy")
+    page.goto(f"{live_server.url}/suggestions/{Suggestion.objects.get(number=120).pk}/")
+    page.wait_for_selector("text=正文")
+    page.wait_for_timeout(300)
+    assert page.title() != "pwned" and not dialogs
+
+
+def test_head_signs_off_a_reply_in_the_browser(seeded, live_server, browser):
+    from replies.models import Reply
+    from replies.services import reply_create_draft, reply_submit
+    from suggestions.models import Suggestion
+    from suggestions.roles import role_of  # noqa: F401  (imports the app registry)
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.get(username="staff")
+    reply = reply_create_draft(suggestion=Suggestion.objects.get(number=123), user=staff)
+    Reply.objects.filter(pk=reply.pk).update(body=reply.body + "\n一、办理情况\n已对接金融机构。")
+    reply_submit(reply=Reply.objects.get(pk=reply.pk), user=staff)
+
+    page = browser.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the "cannot be edited afterwards" confirm
+    log_in(page, live_server, "head")
+    page.goto(f"{live_server.url}/replies/{reply.pk}/")
+    page.click("button:has-text('签发')")
+    page.wait_for_selector(".msg-success")
+    assert Reply.objects.get(pk=reply.pk).status == "signed"
