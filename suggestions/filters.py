@@ -1,22 +1,34 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import CongressSession, HandlingUnit, Status, Suggestion, Topic
 
 
+def yes_no():
+    return forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))])
+
+
 class SuggestionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices)
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=Status.choices, empty_label=_("All")
+    )
     session = django_filters.ModelChoiceFilter(
-        label=_("Session"), queryset=CongressSession.objects.all()
+        label=_("Session"), queryset=CongressSession.objects.all(), empty_label=_("All")
     )
     unit = django_filters.ModelChoiceFilter(
-        label=_("Handling unit"), queryset=HandlingUnit.objects.all(), method="by_unit"
+        label=_("Handling unit"), queryset=HandlingUnit.objects.all(), method="by_unit",
+        empty_label=_("All"),
     )
-    topic = django_filters.ChoiceFilter(label=_("Category"), choices=Topic.choices)
-    key_supervision = django_filters.BooleanFilter(label=_("Key supervision"))
-    overdue = django_filters.BooleanFilter(label=_("Overdue"), method="by_overdue")
+    topic = django_filters.ChoiceFilter(
+        label=_("Category"), choices=Topic.choices, empty_label=_("All")
+    )
+    key_supervision = django_filters.BooleanFilter(label=_("Key supervision"), widget=yes_no())
+    overdue = django_filters.BooleanFilter(
+        label=_("Overdue"), method="by_overdue", widget=yes_no()
+    )
 
     class Meta:
         model = Suggestion

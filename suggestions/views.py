@@ -24,6 +24,9 @@ from .roles import Role, is_coordinator, role_of, user_unit_id
 from .timeline import timeline_for
 
 
+PANEL_MOVES = {"assign", "reassign", "accept", "request_return", "reject_return", "close"}
+
+
 def visible_suggestion(request: HttpRequest, pk: int) -> Suggestion:
     queryset = Suggestion.objects.visible_to(request.user).select_related(
         "session", "lead_deputy", "lead_unit"
@@ -66,9 +69,41 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "suggestions/list.html", {
         "filter": filterset, "page": page, "query": query.urlencode(),
+        "figures": figures(queryset) if is_coordinator(request.user) else None,
         "can_register": is_coordinator(request.user),
         "can_export": is_coordinator(request.user),
     })
+
+
+def figures(queryset) -> dict:
+    """The figures offices report (DOMAIN.md), over the filtered list."""
+    from django.db.models import Count, Exists, OuterRef, Q
+
+    from consultations.models import Consultation, Method
+    from replies.models import Evaluation
+
+    replied_states = ["replied", "evaluated", "closed"]
+    rated = Evaluation.objects.filter(reply__suggestion=OuterRef("pk"))
+    counts = queryset.order_by().aggregate(
+        total=Count("pk", distinct=True),
+        assigned=Count("pk", distinct=True, filter=~Q(status="registered")),
+        replied=Count("pk", distinct=True, filter=Q(status__in=replied_states)),
+        met=Count("pk", distinct=True, filter=Q(
+            Exists(Consultation.objects.filter(suggestion=OuterRef("pk"),
+                                               method=Method.FACE_TO_FACE)))),
+        rated=Count("pk", distinct=True, filter=Q(Exists(rated))),
+        satisfied=Count("pk", distinct=True, filter=Q(
+            Exists(rated.filter(result__in=["satisfied", "basically"])))),
+    )
+    counts["overdue"] = queryset.overdue().count()
+
+    def share(part: int, whole: int) -> str:
+        return f"{100 * part / whole:.0f}%" if whole else "—"
+
+    counts["replied_rate"] = share(counts["replied"], counts["assigned"])
+    counts["met_rate"] = share(counts["met"], counts["assigned"])
+    counts["satisfied_rate"] = share(counts["satisfied"], counts["rated"])
+    return counts
 
 
 @login_required
@@ -97,7 +132,8 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(suggestion=suggestion).select_related("deputy"),
         "replies": replies.prefetch_related("evaluations__deputy"),
         "latest_reply": latest,
-        "moves": workflow.available_moves(suggestion, user),
+        # Ratings and sending have their own screens (the reply page); these are the buttons.
+        "moves": [m for m in workflow.available_moves(suggestion, user) if m.name in PANEL_MOVES],
         "can_log_consultation": can_log(suggestion, user),
         "can_draft_reply": (
             role in (Role.HANDLER, Role.HEAD) and my_unit == suggestion.lead_unit_id
@@ -175,7 +211,7 @@ def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_move(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """The moves that need nothing but an optional note (accept, return request, close…)."""
     suggestion = visible_suggestion(request, pk)
-    if name not in {"accept", "request_return", "reject_return", "close"}:
+    if name not in PANEL_MOVES - {"assign", "reassign"}:
         raise PermissionDenied(_("This action has its own form."))
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""

@@ -158,3 +158,21 @@ def test_events_are_immutable(demo):
         event.save()
     with pytest.raises(Exception):
         event.delete()
+
+
+def test_office_sees_the_figures_it_reports(demo, login):
+    figures = login("office").get("/suggestions/").context["figures"]
+    # Demo: 4 assigned (120–123), 1 replied (120), met face to face (120), rated satisfied.
+    assert figures["assigned"] == 4 and figures["replied_rate"] == "25%"
+    assert figures["met_rate"] == "25%" and figures["satisfied_rate"] == "100%"
+    assert login("staff").get("/suggestions/").context["figures"] is None
+
+
+def test_list_filters_by_status_and_text(demo, login):
+    client = login("office")
+    page = client.get("/suggestions/", {"status": "handling"}).context["page"]
+    assert sorted(s.number for s in page) == [121, 123]
+    page = client.get("/suggestions/", {"q": "120"}).context["page"]
+    assert [s.number for s in page] == [120]
+    bad = client.get("/suggestions/", {"status": "nonsense"})
+    assert bad.status_code == 200
