@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .models import CoHandling, CongressSession, Deputy, Event, HandlingUnit, StaffMember, Suggestion
 
@@ -82,3 +84,27 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StaffMemberInline(admin.StackedInline):
+    model = StaffMember
+    extra = 0
+    max_num = 1
+
+
+class DeputyInline(admin.StackedInline):
+    model = Deputy
+    extra = 0
+    max_num = 1
+    fields = ["name", "work_unit", "phone", "delegation"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithRoleAdmin(UserAdmin):
+    """User management with the role (office, unit staff or deputy) on the same page."""
+
+    inlines = [StaffMemberInline, DeputyInline]

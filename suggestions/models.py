@@ -264,7 +264,10 @@ class Suggestion(models.Model):
         verbose_name = _("suggestion")
         verbose_name_plural = _("suggestions")
         constraints = [
-            models.UniqueConstraint(fields=["session", "number"], name="unique_number_per_session"),
+            models.UniqueConstraint(
+                fields=["session", "number"], name="unique_number_per_session",
+                violation_error_message=_("This session already has a suggestion with this number."),
+            ),
         ]
         indexes = [models.Index(fields=["lead_unit", "status"])]
 

@@ -176,3 +176,36 @@ def test_list_filters_by_status_and_text(demo, login):
     assert [s.number for s in page] == [120]
     bad = client.get("/suggestions/", {"status": "nonsense"})
     assert bad.status_code == 200
+
+
+def test_duplicate_number_in_a_session_gets_a_clear_message(demo, login):
+    from suggestions.models import CongressSession, Deputy
+
+    response = login("office").post("/suggestions/new/", {
+        "session": CongressSession.objects.get().pk, "number": 120, "title": "重复编号",
+        "content": "<p>内容</p>", "lead_deputy": Deputy.objects.get(name="苏红平").pk,
+        "disclosure": "agreed",
+    })
+    assert response.status_code == 200
+    assert "本届次已有该编号的建议" in response.content.decode()
+    assert Suggestion.objects.filter(number=120).count() == 1
+
+
+def test_admin_finds_suggestion_by_number_and_title(demo, login):
+    client = login("admin")
+    page = client.get("/admin/suggestions/suggestion/", {"q": "120"}).content.decode()
+    assert "关于应加强加速 5G 新型基建发展" in page and "关于中小学课后服务" not in page
+    page = client.get("/admin/suggestions/suggestion/", {"q": "老旧小区"}).content.decode()
+    assert "关于加快老旧小区加装电梯工作的建议" in page
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/suggestions/congresssession/", "/admin/suggestions/deputy/",
+    "/admin/suggestions/handlingunit/", "/admin/suggestions/staffmember/",
+    "/admin/suggestions/event/", "/admin/consultations/consultation/",
+    "/admin/consultations/attachment/", "/admin/replies/reply/", "/admin/replies/evaluation/",
+    "/admin/auth/user/", "/admin/suggestions/suggestion/1/change/",
+])
+def test_admin_pages_open(demo, login, path):
+    path = path.replace("/1/", f"/{demo.pk}/")
+    assert login("admin").get(path).status_code == 200
