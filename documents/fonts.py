@@ -1,0 +1,459 @@
+"""Fonts for the PDFs: the configured font stacks, resolved through fontconfig and prepared once.
+
+WeasyPrint subsets every embedded font again for every document. For the large Noto CJK faces
+(about 65,000 CFF glyphs in a 25 MB collection) that subsetting, and compressing what it keeps,
+is most of the render time. So each face the documents use is prepared once per machine:
+
+1. the configured stack (``PDF_FONT_BODY`` …) is resolved through fontconfig to a file and
+   face index, exactly as WeasyPrint itself would;
+2. HarfBuzz cuts the face down to the characters of GB 2312 plus the punctuation and symbols
+   letters use (about 7,500 glyphs instead of 65,000);
+3. fontTools converts CFF outlines to TrueType, which HarfBuzz subsets several times faster;
+4. the result is cached on disk, keyed by the source file, and declared with ``@font-face``.
+
+Characters outside the prepared set (a rare character in a name) are not lost: after the
+prepared face, the CSS lists the configured stack itself and ``PDF_FONT_FALLBACK`` (full Noto
+CJK, then HanaMin for CJK extensions A–F), so fontconfig finds a font that has them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import cffi
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Bump when the preparation changes, so stale cached files are not reused.
+PREPARATION_VERSION = 3
+DEFAULT_FALLBACK = '"Noto Serif CJK SC", "Noto Sans CJK SC", "HanaMinA", "HanaMinB"'
+FC_WEIGHT_REGULAR = 80
+FC_WEIGHT_BOLD = 200
+GENERIC_FAMILIES = {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"}
+
+_ffi = cffi.FFI()
+_ffi.cdef("""
+    typedef int FcBool;
+    typedef unsigned char FcChar8;
+    typedef struct _FcPattern FcPattern;
+    typedef struct _FcConfig FcConfig;
+    typedef enum { FcResultMatch, FcResultNoMatch, FcResultTypeMismatch, FcResultNoId,
+                   FcResultOutOfMemory } FcResult;
+    typedef enum { FcMatchPattern, FcMatchFont, FcMatchScan } FcMatchKind;
+    FcPattern *FcPatternCreate(void);
+    void FcPatternDestroy(FcPattern *p);
+    FcBool FcPatternAddString(FcPattern *p, const char *object, const FcChar8 *s);
+    FcBool FcPatternAddInteger(FcPattern *p, const char *object, int i);
+    FcResult FcPatternGetString(const FcPattern *p, const char *object, int n, FcChar8 **s);
+    FcResult FcPatternGetInteger(const FcPattern *p, const char *object, int n, int *i);
+    FcBool FcConfigSubstitute(FcConfig *config, FcPattern *p, FcMatchKind kind);
+    void FcDefaultSubstitute(FcPattern *pattern);
+    FcPattern *FcFontMatch(FcConfig *config, FcPattern *p, FcResult *result);
+
+    typedef struct hb_blob_t hb_blob_t;
+    typedef struct hb_face_t hb_face_t;
+    typedef struct hb_set_t hb_set_t;
+    typedef struct hb_subset_input_t hb_subset_input_t;
+    typedef uint32_t hb_codepoint_t;
+    typedef uint32_t hb_tag_t;
+    hb_blob_t *hb_blob_create_from_file_or_fail(const char *file_name);
+    void hb_blob_destroy(hb_blob_t *blob);
+    const char *hb_blob_get_data(hb_blob_t *blob, unsigned int *length);
+    hb_face_t *hb_face_create(hb_blob_t *blob, unsigned int index);
+    void hb_face_destroy(hb_face_t *face);
+    hb_blob_t *hb_face_reference_blob(hb_face_t *face);
+    unsigned int hb_face_get_glyph_count(const hb_face_t *face);
+    void hb_set_add_range(hb_set_t *set, hb_codepoint_t first, hb_codepoint_t last);
+    void hb_set_add(hb_set_t *set, hb_codepoint_t codepoint);
+    hb_tag_t hb_tag_from_string(const char *str, int len);
+    hb_subset_input_t *hb_subset_input_create_or_fail(void);
+    void hb_subset_input_destroy(hb_subset_input_t *input);
+    hb_set_t *hb_subset_input_unicode_set(hb_subset_input_t *input);
+    hb_set_t *hb_subset_input_set(hb_subset_input_t *input, int set_type);
+    void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned value);
+    hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
+""")
+HB_SUBSET_SETS_DROP_TABLE_TAG = 3
+HB_SUBSET_FLAGS_NO_HINTING = 0x1
+HB_SUBSET_FLAGS_DESUBROUTINIZE = 0x4
+# Vertical metrics, layout substitutions (their closure would pull in thousands of glyphs for
+# other regions and vertical text) and tables WeasyPrint drops anyway.
+DROPPED_TABLES = (
+    b"GSUB", b"BASE", b"JSTF", b"DSIG", b"LTSH", b"PCLT", b"SVG ", b"EBDT", b"EBLC", b"EBSC",
+    b"vhea", b"vmtx", b"VORG", b"kern",
+)
+
+
+def _dlopen(*names: str):
+    for name in names:
+        try:
+            return _ffi.dlopen(name)
+        except OSError:
+            continue
+    return None
+
+
+@cache
+def _fontconfig():
+    return _dlopen("libfontconfig.so.1", "fontconfig", "libfontconfig.dylib")
+
+
+@cache
+def _harfbuzz():
+    return _dlopen("libharfbuzz.so.0", "harfbuzz", "libharfbuzz.0.dylib")
+
+
+@cache
+def _harfbuzz_subset():
+    return _dlopen("libharfbuzz-subset.so.0", "harfbuzz-subset", "libharfbuzz-subset.0.dylib")
+
+
+def harfbuzz_subset_available() -> bool:
+    """WeasyPrint subsets with HarfBuzz only when this loads (else with fontTools, ~50× slower)."""
+    return _harfbuzz() is not None and _harfbuzz_subset() is not None
+
+
+def parse_families(stack: str) -> list[str]:
+    """'"FangSong", Noto Serif CJK SC, serif' → ['FangSong', 'Noto Serif CJK SC', 'serif']."""
+    names = (part.strip().strip("\"'").strip() for part in stack.split(","))
+    return [name for name in names if name]
+
+
+def css_family_list(families: list[str]) -> str:
+    return ", ".join(
+        name if name in GENERIC_FAMILIES else '"' + name.replace('"', "") + '"'
+        for name in families
+    )
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face of an installed font file, as fontconfig matched it."""
+
+    family: str
+    path: str
+    index: int
+    weight: int
+
+    @property
+    def is_bold(self) -> bool:
+        return self.weight >= FC_WEIGHT_BOLD - 20
+
+    @property
+    def alias(self) -> str:
+        """The family name the prepared face is declared under (also its name in the PDF)."""
+        suffix = " Bold" if self.is_bold else ""
+        return f"GW {self.family}{suffix}"
+
+
+def match_face(family: str, *, bold: bool = False) -> Face | None:
+    """The installed face fontconfig gives for ``family``, or None when it is not installed."""
+    fc = _fontconfig()
+    if fc is None or family in GENERIC_FAMILIES:
+        return None
+    pattern = fc.FcPatternCreate()
+    try:
+        fc.FcPatternAddString(pattern, b"family", family.encode())
+        fc.FcPatternAddInteger(pattern, b"weight", FC_WEIGHT_BOLD if bold else FC_WEIGHT_REGULAR)
+        fc.FcPatternAddString(pattern, b"lang", b"zh-cn")
+        fc.FcConfigSubstitute(_ffi.NULL, pattern, fc.FcMatchPattern)
+        fc.FcDefaultSubstitute(pattern)
+        result = _ffi.new("FcResult *")
+        matched = fc.FcFontMatch(_ffi.NULL, pattern, result)
+    finally:
+        fc.FcPatternDestroy(pattern)
+    if matched == _ffi.NULL:
+        return None
+    try:
+        # fontconfig always answers with *some* font; only accept the family asked for.
+        value = _ffi.new("FcChar8 **")
+        names, n = [], 0
+        while fc.FcPatternGetString(matched, b"family", n, value) == fc.FcResultMatch:
+            names.append(_ffi.string(value[0]).decode())
+            n += 1
+        if family.casefold() not in {name.casefold() for name in names}:
+            return None
+        if fc.FcPatternGetString(matched, b"file", 0, value) != fc.FcResultMatch:
+            return None
+        path = _ffi.string(value[0]).decode()
+        number = _ffi.new("int *")
+        index = number[0] if fc.FcPatternGetInteger(
+            matched, b"index", 0, number) == fc.FcResultMatch else 0
+        weight = number[0] if fc.FcPatternGetInteger(
+            matched, b"weight", 0, number) == fc.FcResultMatch else FC_WEIGHT_REGULAR
+    finally:
+        fc.FcPatternDestroy(matched)
+    return Face(family=family, path=path, index=index, weight=weight)
+
+
+def first_installed(stack: str, *, bold: bool = False) -> Face | None:
+    for family in parse_families(stack):
+        face = match_face(family, bold=bold)
+        if face is not None:
+            return face
+    return None
+
+
+def cjk_font_installed() -> bool:
+    """Whether any family of the configured stacks or fallbacks is installed (for the checks)."""
+    for stack in (*_stacks().values(), _fallback_stack()):
+        for family in parse_families(stack):
+            if match_face(family) is not None:
+                return True
+    return False
+
+
+# --- Which characters the prepared faces keep ---------------------------------------------
+
+LETTER_RANGES = (
+    (0x20, 0x7E), (0xA0, 0xFF),            # ASCII, Latin-1
+    (0x2000, 0x206F),                      # general punctuation: — ‘’ “” …
+    (0x2100, 0x218F),                      # letterlike, number forms: ℃ № Ⅰ Ⅱ
+    (0x2190, 0x21FF), (0x2200, 0x22FF),    # arrows, mathematical operators
+    (0x2460, 0x24FF), (0x2500, 0x257F),    # enclosed alphanumerics ①, box drawing
+    (0x25A0, 0x27BF),                      # geometric shapes, symbols, dingbats: ○ ★ ✓
+    (0x3000, 0x303F), (0x3200, 0x33FF),    # CJK punctuation 、。〔〕, enclosed ㈠, units ㎡
+    (0xFE10, 0xFE1F), (0xFE30, 0xFE4F),    # vertical and compatibility forms
+    (0xFF00, 0xFFEF),                      # full-width forms （）：；
+)
+
+
+@cache
+def letter_codepoints() -> tuple[int, ...]:
+    """GB 2312 (the 6,763 common hanzi and its symbols) plus the ranges above."""
+    points: set[int] = set()
+    for first, last in LETTER_RANGES:
+        points.update(range(first, last + 1))
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                points.add(ord(bytes((high, low)).decode("gb2312")))
+            except UnicodeDecodeError:
+                continue
+    return tuple(sorted(points))
+
+
+# --- Preparation ----------------------------------------------------------------------------
+
+def cache_dir() -> Path:
+    configured = getattr(settings, "PDF_FONT_CACHE_DIR", "")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "deputy-suggestions" / "pdf-fonts"
+
+
+def _writable_cache_dir() -> Path:
+    for candidate in (cache_dir(), Path(tempfile.gettempdir()) / f"pdf-fonts-{os.getuid()}"):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+            probe = candidate / ".probe"
+            probe.touch()
+            probe.unlink()
+            return candidate
+        except OSError:
+            continue
+    raise OSError("No writable directory for prepared fonts; set PDF_FONT_CACHE_DIR.")
+
+
+def _cache_key(face: Face) -> str:
+    stat = os.stat(face.path)
+    charset = hashlib.sha256(repr(letter_codepoints()).encode()).hexdigest()[:8]
+    raw = "|".join(str(part) for part in (
+        PREPARATION_VERSION, face.path, stat.st_size, stat.st_mtime_ns, face.index, charset,
+    ))
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def prepared_path(face: Face) -> Path | None:
+    """The prepared copy of ``face``, made now if it is not cached yet (None if impossible)."""
+    if not harfbuzz_subset_available():
+        return None
+    directory = _writable_cache_dir()
+    target = directory / f"{_cache_key(face)}.ttf"
+    if target.exists():
+        return target
+    # One process prepares; the others wait for it instead of doing the same work.
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():
+            return target
+        try:
+            data = _subset_face(face)
+            data = _to_truetype(data)
+        except Exception:
+            logger.exception("Could not prepare the font %s (%s)", face.family, face.path)
+            return None
+        partial = target.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    logger.info("Prepared font %s from %s#%d", face.alias, face.path, face.index)
+    return target
+
+
+def _subset_face(face: Face) -> bytes:
+    hb, hbs = _harfbuzz(), _harfbuzz_subset()
+    blob = hb.hb_blob_create_from_file_or_fail(face.path.encode())
+    if blob == _ffi.NULL:
+        raise OSError(f"cannot read {face.path}")
+    source = hb.hb_face_create(blob, face.index)
+    subset_input = hbs.hb_subset_input_create_or_fail()
+    try:
+        hbs.hb_subset_input_set_flags(
+            subset_input, HB_SUBSET_FLAGS_NO_HINTING | HB_SUBSET_FLAGS_DESUBROUTINIZE
+        )
+        unicodes = hbs.hb_subset_input_unicode_set(subset_input)
+        for codepoint in letter_codepoints():
+            hb.hb_set_add(unicodes, codepoint)
+        dropped = hbs.hb_subset_input_set(subset_input, HB_SUBSET_SETS_DROP_TABLE_TAG)
+        for tag in DROPPED_TABLES:
+            hb.hb_set_add(dropped, hb.hb_tag_from_string(tag, -1))
+        result = hbs.hb_subset_or_fail(source, subset_input)
+        if result == _ffi.NULL:
+            raise ValueError(f"HarfBuzz could not subset {face.path}")
+        try:
+            out_blob = hb.hb_face_reference_blob(result)
+            length = _ffi.new("unsigned int *")
+            data = _ffi.unpack(hb.hb_blob_get_data(out_blob, length), length[0])
+            hb.hb_blob_destroy(out_blob)
+        finally:
+            hb.hb_face_destroy(result)
+    finally:
+        hbs.hb_subset_input_destroy(subset_input)
+        hb.hb_face_destroy(source)
+        hb.hb_blob_destroy(blob)
+    return data
+
+
+def _to_truetype(data: bytes) -> bytes:
+    """CFF outlines → TrueType (quadratic) outlines; a glyf font subsets ~4× faster."""
+    if data[:4] != b"OTTO":
+        return data
+    import io
+
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import TTFont, newTable
+
+    font = TTFont(io.BytesIO(data))
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(glyph_set)
+        # 1 unit of 1000 per em: far below what print can show.
+        glyph_set[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf[name] = pen.glyph()
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    del font["CFF "]
+    maxp = font["maxp"]
+    maxp.tableVersion = 0x00010000
+    for attribute in ("maxZones", "maxTwilightPoints", "maxStorage", "maxFunctionDefs",
+                      "maxInstructionDefs", "maxStackElements", "maxSizeOfInstructions",
+                      "maxComponentElements", "maxPoints", "maxContours",
+                      "maxCompositePoints", "maxCompositeContours", "maxComponentDepth"):
+        setattr(maxp, attribute, 0)
+    maxp.maxZones = 1
+    font["head"].glyphDataFormat = 0
+    font["post"].formatType = 3.0
+    font.sfntVersion = "\x00\x01\x00\x00"
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+# --- The font setup the documents use -------------------------------------------------------
+
+ROLES = ("body", "bold", "title", "hei", "kai")
+
+
+def _stacks() -> dict[str, str]:
+    return {
+        "body": settings.PDF_FONT_BODY,
+        "title": settings.PDF_FONT_TITLE,
+        "hei": settings.PDF_FONT_HEI,
+        "kai": settings.PDF_FONT_KAI,
+    }
+
+
+def _fallback_stack() -> str:
+    return getattr(settings, "PDF_FONT_FALLBACK", DEFAULT_FALLBACK)
+
+
+@dataclass
+class FontSetup:
+    """What each role (body, bold, title, hei, kai) is printed in, and the CSS that says so."""
+
+    faces: dict[str, Face | None] = field(default_factory=dict)
+    prepared: dict[Face, Path] = field(default_factory=dict)
+
+    @property
+    def files(self) -> set[str]:
+        return {str(path) for path in self.prepared.values()}
+
+    def families(self, role: str, *, prepared: bool = True) -> list[str]:
+        face = self.faces.get(role)
+        if role == "bold" and (face is None or not face.is_bold):
+            # No bold face in the body stack (FangSong has none): emphasis in hei instead.
+            return self.families("hei", prepared=prepared)
+        names = []
+        if prepared and face is not None and face in self.prepared:
+            names.append(face.alias)
+        names.extend(parse_families(_stacks()["body" if role == "bold" else role]))
+        names.extend(parse_families(_fallback_stack()))
+        names.append("sans-serif" if role == "hei" else "serif")
+        return list(dict.fromkeys(names))
+
+    def css(self, *, prepared: bool = True) -> str:
+        """@font-face rules for the prepared faces, then one rule per role.
+
+        With ``prepared=False`` the rules name the system families only, as a plain
+        integration would (the benchmark's baseline).
+        """
+        rules = []
+        if prepared:
+            for face, path in self.prepared.items():
+                rules.append(
+                    f'@font-face {{ font-family: "{face.alias}"; src: url("{path.as_uri()}"); }}'
+                )
+        selectors = {
+            "body": "html, .font-body",
+            "bold": "b, strong, .font-bold",
+            "title": ".font-title",
+            "hei": ".font-hei",
+            "kai": ".font-kai",
+        }
+        for role, selector in selectors.items():
+            weight = "bold" if role in ("bold", "title") else "normal"
+            families = css_family_list(self.families(role, prepared=prepared))
+            rules.append(f"{selector} {{ font-family: {families}; font-weight: {weight}; }}")
+        return "\n".join(rules)
+
+
+def build_font_setup(*, prepare: bool = True) -> FontSetup:
+    setup = FontSetup()
+    stacks = _stacks()
+    setup.faces = {
+        "body": first_installed(stacks["body"]),
+        "bold": first_installed(stacks["body"], bold=True),
+        "title": first_installed(stacks["title"], bold=True),
+        "hei": first_installed(stacks["hei"]),
+        "kai": first_installed(stacks["kai"]),
+    }
+    if prepare:
+        for face in dict.fromkeys(face for face in setup.faces.values() if face is not None):
+            path = prepared_path(face)
+            if path is not None:
+                setup.prepared[face] = path
+    return setup
