@@ -78,6 +78,16 @@ TABLE = {
     "replies:send": ("POST", {"pk": "reply"}, SCOPED_POST),
     "replies:evaluate": ("POST", {"pk": "reply"}, SCOPED_POST),
     "replies:pdf": ("GET", {"pk": "reply"}, codes()),
+    # Verification is public: it is what the QR code on a printed letter opens.
+    "documents:verify_form": ("GET", {}, codes(anon=200, foreign=200)),
+    "documents:verify": ("GET", {"code": "code"}, codes(anon=200, foreign=200)),
+    "documents:export_start": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
+                                                foreign=403)),
+    # The job was requested by the office user; only they and superusers see it.
+    "documents:export_job": ("GET", {"pk": "job"}, codes(
+        deputy=404, staff=404, head=404, co_staff=404)),
+    "documents:export_download": ("GET", {"pk": "job"}, codes(
+        deputy=404, staff=404, head=404, co_staff=404)),
 }
 
 
@@ -98,10 +108,15 @@ def test_every_url_has_a_row():
 
 
 @pytest.fixture
-def objects(demo, settings, tmp_path):
+def objects(demo, settings, tmp_path, user):
     from consultations.models import Attachment
+    from documents.models import ExportJob
 
     settings.MEDIA_ROOT = tmp_path
+    settings.EXPORT_ROOT = tmp_path
+    (tmp_path / "export.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    job = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.DONE,
+                                   total=1, done=1, file_name="export.zip")
     reply = demo.replies.get()
     record = demo.consultations.get()
     attachment = Attachment(consultation=record, original_name="scan.pdf",
@@ -109,7 +124,7 @@ def objects(demo, settings, tmp_path):
     attachment.file.save("scan.pdf", SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n"), save=False)
     attachment.save()
     return {"suggestion": demo.pk, "reply": reply.pk, "consultation": record.pk,
-            "attachment": attachment.pk}
+            "attachment": attachment.pk, "code": reply.verification_code, "job": job.pk}
 
 
 @pytest.mark.parametrize("role", ROLES)
