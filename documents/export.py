@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from replies.models import Reply
@@ -25,6 +26,8 @@ from suggestions.workflow import record_event
 from .pdf import get_renderer, render_html_pdf, reply_html
 
 Progress = Callable[[int, int, str], None]
+# Letters whose audit-log rows are written in one transaction.
+AUDIT_BATCH = 50
 
 
 class ExportError(Exception):
@@ -122,16 +125,21 @@ def export_replies(
     pdfs = render_many((reply_html(reply) for reply in items), workers=workers)
     done = 0
     try:
-        for reply, pdf in zip(items, pdfs, strict=True):
-            name = reply.pdf_filename()
-            writer.write(name, pdf)
-            record_event(
-                reply.suggestion, actor=actor, action="pdf_export", internal=True,
-                object_label=str(reply), note=note,
-            )
-            done += 1
-            if progress:
-                progress(done, total, name)
+        for start in range(0, total, AUDIT_BATCH):
+            batch = items[start:start + AUDIT_BATCH]
+            # One transaction per batch: the audit rows of a batch are written together.
+            with transaction.atomic():
+                for reply in batch:
+                    name = reply.pdf_filename()
+                    writer.write(name, next(pdfs))
+                    record_event(
+                        reply.suggestion, actor=actor, action="pdf_export", internal=True,
+                        object_label=str(reply), note=note,
+                    )
+                    done += 1
+                    if progress:
+                        progress(done, total, name)
     finally:
+        pdfs.close()
         writer.close()
     return done
