@@ -7,7 +7,6 @@ memory for SQLite), so it works on a fresh checkout and never touches real data.
 
 from __future__ import annotations
 
-import io
 import statistics
 import tempfile
 import time
@@ -184,26 +183,13 @@ def make_signed_copies(reply, count: int) -> None:
 
 def pdf_facts(data: bytes) -> dict:
     """Pages, fonts, and whether every font is embedded (FontFile*) and subset (ABCDEF+)."""
-    from pypdf import PdfReader
+    from documents.pdfcheck import fonts_of, page_count
 
-    reader = PdfReader(io.BytesIO(data))
-    names, embedded = set(), set()
-    for page in reader.pages:
-        for font in (page.get("/Resources", {}).get("/Font", {}) or {}).values():
-            font = font.get_object()
-            descendants = font.get("/DescendantFonts")
-            target = descendants[0].get_object() if descendants else font
-            name = str(font.get("/BaseFont", ""))
-            names.add(name)
-            descriptor = target.get("/FontDescriptor")
-            if descriptor is not None and any(
-                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
-            ):
-                embedded.add(name)
-    subset = all(len(n) > 8 and n[7] == "+" and n[1:7].isupper() for n in names)
+    fonts = fonts_of(data)
+    embedded = sum(1 for font in fonts.values() if font["embedded"])
     return {
-        "pages": len(reader.pages),
-        "fonts": len(names),
-        "embedded": f"{len(embedded)}/{len(names)}",
-        "subset": "yes" if subset else "no",
+        "pages": page_count(data),
+        "fonts": len(fonts),
+        "embedded": f"{embedded}/{len(fonts)}",
+        "subset": "yes" if fonts and all(font["subset"] for font in fonts.values()) else "no",
     }
