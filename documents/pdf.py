@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import gc
 import io
-import logging
 import mimetypes
 import os
 import posixpath
@@ -104,10 +103,6 @@ class Renderer:
     """Everything that is built once per process and reused for every document."""
 
     def __init__(self, *, prepared_fonts: bool = True):
-        # WeasyPrint logs every step at INFO; at the project's INFO level that is noise.
-        progress_logger = logging.getLogger("weasyprint.progress")
-        if progress_logger.level == logging.NOTSET:
-            progress_logger.setLevel(logging.WARNING)
         self.fonts = fonts.build_font_setup(prepare=prepared_fonts)
         self.fetcher = StaticFetcher(self.fonts.files)
         self.font_config = FontConfiguration()

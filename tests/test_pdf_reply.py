@@ -86,7 +86,8 @@ def test_reply_letter_has_the_seed_paragraphs_in_order(seed_pdf, demo):
     # Page numbers fall inside paragraphs that run on to the next page.
     text = re.sub(r"—\d+—", "", squeeze(text_of(seed_pdf)))
     position = 0
-    expected = ["公开属性：同意公开", "办理结果：A类", "关于市八届人大一次会议第120号建议的回复", "苏红平代表："]
+    expected = ["公开属性：同意公开", "办理结果：A类", "关于市八届人大一次会议第120号建议的回复",
+                "苏红平代表："]
     expected += [line.replace("**", "") for line in seed_reply_body().splitlines()]
     expected += ["负责人：苗学武", "承办人：延娜", "联系电话：2218762", "晋城市工业和信息化局",
                  "2022年6月21日"]

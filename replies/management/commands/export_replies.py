@@ -1,0 +1,90 @@
+"""Export signed reply letters as PDFs into a directory (or a zip), with progress.
+
+    python manage.py export_replies --out DIR [--session NAME] [--unit NAME] [--zip FILE]
+
+With no filter, every signed (or sent) reply is exported, named like
+市八届人大一次会议第120号建议的回复.pdf. Each export is recorded in the suggestion's audit log.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Export signed reply letters as PDF files (one per reply), using every core."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, help="directory to write the PDFs into")
+        parser.add_argument(
+            "--session", default="", help="congress session name, e.g. 市八届人大一次会议"
+        )
+        parser.add_argument("--unit", default="", help="issuing unit, full or short name")
+        parser.add_argument(
+            "--zip", action="store_true", help="write one zip file into --out instead of PDFs"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=0, help="rendering processes (default: one per core)"
+        )
+
+    def handle(self, *args, **options):
+        from documents.export import (
+            DirectoryWriter,
+            ExportError,
+            ZipWriter,
+            export_replies,
+            signed_replies,
+        )
+
+        out = Path(options["out"]).expanduser()
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"--out must be a directory: {out} is a file.")
+        if options["workers"] < 0:
+            raise CommandError("--workers must be 0 (one per core) or more.")
+        try:
+            replies = signed_replies(session=options["session"], unit=options["unit"])
+        except ExportError as error:
+            raise CommandError(str(error)) from error
+        total = replies.count()
+        if total == 0:
+            self.stdout.write("No signed replies match; nothing exported.")
+            return
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"Cannot create {out}: {error}") from error
+        if options["zip"]:
+            target = out / f"replies-{time.strftime('%Y%m%d-%H%M%S')}.zip"
+            writer = ZipWriter(target)
+        else:
+            target = out
+            writer = DirectoryWriter(out)
+
+        started = time.monotonic()
+        interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
+        step = max(1, total // 20)
+
+        def progress(done: int, total: int, name: str) -> None:
+            if done == 0:
+                return
+            if interactive:
+                self.stdout.write(f"\r[{done}/{total}] {name}", ending="")
+                if done == total:
+                    self.stdout.write("")
+            elif options["verbosity"] >= 2 or done == total or done % step == 0:
+                self.stdout.write(f"[{done}/{total}] {name}")
+            sys.stdout.flush()
+
+        count = export_replies(
+            replies, writer, workers=options["workers"] or None, progress=progress,
+            note="export_replies command",
+        )
+        elapsed = time.monotonic() - started
+        self.stdout.write(self.style.SUCCESS(
+            f"Exported {count} repl{'y' if count == 1 else 'ies'} to {target} "
+            f"in {elapsed:.1f} s ({count / elapsed * 60:.0f} per minute)."
+        ))

@@ -1,0 +1,152 @@
+"""Bulk export of signed replies: the command, and the background export for the office."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from documents.models import ExportJob
+from suggestions.models import Event
+
+SEED_FILE = "市八届人大一次会议第120号建议的回复.pdf"
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def exports(settings, tmp_path):
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    settings.TASKS = IMMEDIATE
+    return settings.EXPORT_ROOT
+
+
+def export_events(**filters):
+    return Event.objects.filter(action="pdf_export", internal=True, **filters)
+
+
+def test_export_command_writes_every_signed_reply(demo, tmp_path):
+    out = io.StringIO()
+    call_command("export_replies", "--out", str(tmp_path / "out"), stdout=out)
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == [SEED_FILE]
+    assert (tmp_path / "out" / SEED_FILE).read_bytes().startswith(b"%PDF-")
+    assert f"[1/1] {SEED_FILE}" in out.getvalue()
+    assert export_events(suggestion=demo).count() == 1
+
+
+def test_export_command_filters_by_session_and_unit(demo, tmp_path):
+    call_command("export_replies", "--out", str(tmp_path / "a"), "--session", "市八届人大一次会议",
+                 "--unit", "晋城市工信局", stdout=io.StringIO())
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [SEED_FILE]
+    out = io.StringIO()
+    call_command("export_replies", "--out", str(tmp_path / "b"), "--unit",
+                 "晋城市住房和城乡建设局", stdout=out)
+    assert not (tmp_path / "b").exists()
+    assert "nothing exported" in out.getvalue()
+
+
+def test_export_command_refuses_unknown_filters(demo, tmp_path):
+    with pytest.raises(CommandError, match="市八届人大一次会议"):
+        call_command("export_replies", "--out", str(tmp_path), "--session", "市九届人大一次会议")
+    with pytest.raises(CommandError):
+        call_command("export_replies", "--out", str(tmp_path), "--unit", "不存在的单位")
+    assert not export_events().exists()
+
+
+def test_export_command_renders_in_parallel_processes(demo, tmp_path):
+    from documents.management.commands.bench_pdf import make_signed_copies
+
+    make_signed_copies(demo.replies.get(), 3)
+    call_command("export_replies", "--out", str(tmp_path), "--workers", "2", "--zip",
+                 stdout=io.StringIO())
+    (archive,) = tmp_path.glob("*.zip")
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        assert SEED_FILE in names and len(names) == 4
+        assert all(zipped.read(name).startswith(b"%PDF-") for name in names)
+        assert len({zipped.read(name) for name in names}) == 4
+    assert export_events().count() == 4
+
+
+def test_office_exports_the_filtered_list_as_a_zip(demo, login, exports):
+    client = login("office")
+    query = f"?session={demo.session_id}"
+    page = client.get(reverse("documents:export_start") + query)
+    assert page.status_code == 200
+    assert page.context["count"] == 1
+
+    response = client.post(reverse("documents:export_start") + query)
+    job = ExportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("documents:export_job", args=[job.pk])
+    assert job.status == ExportJob.Status.DONE
+    assert (job.done, job.total) == (1, 1)
+    assert job.filters == {"session": [str(demo.session_id)]}
+
+    progress = client.get(response["Location"])
+    assert progress.status_code == 200
+    assert 'http-equiv="refresh"' not in progress.content.decode()
+    assert reverse("documents:export_download", args=[job.pk]) in progress.content.decode()
+
+    download = client.get(reverse("documents:export_download", args=[job.pk]))
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as zipped:
+        assert zipped.namelist() == [SEED_FILE]
+    event = export_events(suggestion=demo).get()
+    assert event.actor.username == "office"
+
+
+def test_export_follows_the_list_filters(demo, login, exports):
+    client = login("office")
+    response = client.post(reverse("documents:export_start") + "?status=registered")
+    assert response.status_code == 302
+    assert not ExportJob.objects.exists()
+    assert not export_events().exists()
+
+
+def test_progress_page_refreshes_while_the_export_runs(demo, login, user, exports):
+    job = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.RUNNING,
+                                   total=200, done=50)
+    page = login("office").get(reverse("documents:export_job", args=[job.pk]))
+    html = page.content.decode()
+    assert '<meta http-equiv="refresh"' in html
+    assert 'value="25"' in html
+    assert reverse("documents:export_download", args=[job.pk]) not in html
+    assert login("office").get(reverse("documents:export_download", args=[job.pk])
+                               ).status_code == 404
+
+
+@pytest.mark.parametrize("username", ["staff", "head", "deputy", "other_staff"])
+def test_only_the_congress_office_may_export(demo, login, user, exports, username):
+    job = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.DONE)
+    client = login(username)
+    assert client.get(reverse("documents:export_start")).status_code == 403
+    assert client.post(reverse("documents:export_start")).status_code == 403
+    assert client.get(reverse("documents:export_job", args=[job.pk])).status_code == 404
+    assert client.get(reverse("documents:export_download", args=[job.pk])).status_code == 404
+    assert not ExportJob.objects.exclude(pk=job.pk).exists()
+
+
+def test_anonymous_users_are_sent_to_log_in(demo, client, exports):
+    response = client.post(reverse("documents:export_start"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_a_failed_export_is_reported(demo, login, exports, monkeypatch):
+    import documents.export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(documents.export, "export_replies", broken)
+    client = login("admin")
+    response = client.post(reverse("documents:export_start"))
+    job = ExportJob.objects.get()
+    assert job.status == ExportJob.Status.FAILED
+    assert "disk full" in job.error
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert 'role="alert"' in page.content.decode()

@@ -1,0 +1,87 @@
+"""Public verification of a signed letter: what its QR code opens."""
+
+import pytest
+from django.urls import reverse
+
+from replies.models import Reply
+
+
+@pytest.fixture
+def reply(demo):
+    return demo.replies.get()
+
+
+def test_genuine_letter_shows_its_identity_and_fingerprint(client, reply):
+    response = client.get(reverse("documents:verify", args=[reply.verification_code]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "verify-genuine" in html and "verify-tampered" not in html
+    assert response.context["genuine"] is True
+    for shown in ["市八届人大一次会议第120号建议", reply.suggestion.title,
+                  "关于市八届人大一次会议第120号建议的回复", "苗学武", "2022年6月21日",
+                  "晋城市工业和信息化局", reply.content_hash]:
+        assert shown in html, shown
+    assert reply.content_hash == reply.compute_hash()
+
+
+def test_verification_shows_no_contact_details(client, reply):
+    html = client.get(reverse("documents:verify", args=[reply.verification_code])).content.decode()
+    deputy = reply.suggestion.lead_deputy
+    assert deputy.phone not in html
+    assert deputy.work_unit not in html
+    assert reply.contact_phone not in html
+
+
+def test_code_as_printed_with_dashes_and_in_lower_case_is_accepted(client, reply):
+    code = reply.verification_code
+    printed = f"{code[:4]}-{code[4:8]}-{code[8:]}".lower()
+    response = client.get(reverse("documents:verify", args=[printed]))
+    assert response.status_code == 200 and response.context["genuine"] is True
+
+
+def test_tampered_letter_says_the_content_does_not_match(client, reply):
+    Reply.objects.filter(pk=reply.pk).update(body=reply.body.replace("2940", "9940"))
+    response = client.get(reverse("documents:verify", args=[reply.verification_code]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "verify-tampered" in html and "verify-genuine" not in html
+    assert response.context["genuine"] is False
+    assert reply.content_hash in html  # the fingerprint taken at signing
+    assert response.context["recomputed_hash"] != reply.content_hash
+
+
+def test_unknown_code_says_so_with_a_404(client, demo):
+    response = client.get(reverse("documents:verify", args=["ZZZZ9999ZZZZ"]))
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "verify-unknown" in html and "ZZZZ9999ZZZZ" in html
+
+
+def test_unsigned_reply_cannot_be_verified(client, demo, user):
+    from replies.services import reply_create_draft
+    from suggestions.models import Suggestion
+
+    draft = reply_create_draft(suggestion=Suggestion.objects.get(number=123), user=user("staff"))
+    Reply.objects.filter(pk=draft.pk).update(verification_code="DRAFT0000001")
+    response = client.get(reverse("documents:verify", args=["DRAFT0000001"]))
+    assert response.status_code == 404
+
+
+def test_form_sends_the_code_to_its_page(client, reply):
+    assert client.get(reverse("documents:verify_form")).status_code == 200
+    response = client.get(reverse("documents:verify_form"), {"code": " abcd-efgh-jkmn "})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("documents:verify", args=["ABCDEFGHJKMN"])
+    empty = client.get(reverse("documents:verify_form"), {"code": ""})
+    assert empty.status_code == 200 and 'role="alert"' in empty.content.decode()
+
+
+def test_letter_qr_points_at_the_public_verification_page(reply, settings):
+    from documents.pdf import reply_context
+
+    settings.PUBLIC_BASE_URL = "https://jyjb.example.gov.cn/"
+    verification = reply_context(reply)["verification"]
+    assert verification["url"] == (
+        f"https://jyjb.example.gov.cn/verify/{reply.verification_code}/"
+    )
+    assert verification["qr"].startswith("data:image/png;base64,")
