@@ -197,3 +197,22 @@ def test_letter_markup_is_escaped(draft):
     draft.save()
     text = squeeze(text_of(render_reply_pdf(draft)))
     assert "<b>不是标签</b>&加粗" in text
+
+
+def test_letterhead_makes_a_letter_layout_without_a_first_page_number(draft):
+    from suggestions.models import HandlingUnit
+
+    HandlingUnit.objects.filter(pk=draft.issuing_unit_id).update(letterhead="晋城市工业和信息化局")
+    draft.refresh_from_db()
+    draft.body = "\n".join(["关于有关情况的详细说明，特此答复。" * 6] * 12)
+    draft.save()
+    pdf = render_reply_pdf(draft)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        assert len(document.pages) >= 2
+        first = [squeeze(line_text(line)) for line in lines_of(document.pages[0])]
+        second = [squeeze(line_text(line)) for line in lines_of(document.pages[1])]
+        head = next(c for c in document.pages[0].chars if c["text"] == "晋")
+    assert first[0] == "晋城市工业和信息化局"
+    assert head["non_stroking_color"] not in (None, (0,), [0], (0, 0, 0))  # printed in red
+    assert "—1—" not in first
+    assert "—2—" in second
