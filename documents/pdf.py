@@ -185,6 +185,26 @@ def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+SEAL_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+SEAL_MAX_BYTES = 2 * 1024 * 1024
+
+
+def seal_data_uri(unit) -> str:
+    """The unit's seal image, inlined (uploads are never fetched by URL); "" if none."""
+    seal = getattr(unit, "seal", None)
+    if not seal:
+        return ""
+    try:
+        with seal.open("rb") as handle:
+            data = handle.read(SEAL_MAX_BYTES + 1)
+    except (OSError, ValueError):
+        return ""
+    content_type = next((t for magic, t in SEAL_TYPES.items() if data.startswith(magic)), None)
+    if content_type is None or len(data) > SEAL_MAX_BYTES:
+        return ""
+    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+
+
 def _is_signed(reply) -> bool:
     from replies.models import ReplyStatus
 
@@ -207,8 +227,10 @@ def reply_context(reply) -> dict:
         "date": chinese_date(reply.letter_date),
         "copy_to": copy_to,
         "verification": None,
+        "seal": "",
     }
     if _is_signed(reply):
+        context["seal"] = seal_data_uri(unit)
         url = verification_url(reply.verification_code)
         context["verification"] = {
             "code": format_code(reply.verification_code),

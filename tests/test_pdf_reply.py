@@ -216,3 +216,21 @@ def test_letterhead_makes_a_letter_layout_without_a_first_page_number(draft):
     assert head["non_stroking_color"] not in (None, (0,), [0], (0, 0, 0))  # printed in red
     assert "—1—" not in first
     assert "—2—" in second
+
+
+def test_signed_letter_carries_the_units_seal_over_the_issuer(demo, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from PIL import Image
+    from pypdf import PdfReader
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGBA", (120, 120), (200, 0, 0, 128)).save(buffer, format="PNG")
+    reply = demo.replies.get()
+    reply.issuing_unit.seal.save("seal.png", ContentFile(buffer.getvalue()))
+    pdf = render_reply_pdf(reply)
+    last = PdfReader(io.BytesIO(pdf)).pages[-1]
+    images = [x.get_object() for x in last["/Resources"]["/XObject"].values()
+              if x.get_object()["/Subtype"] == "/Image"]
+    assert len(images) == 2  # the seal and the QR code
+    assert "晋城市工业和信息化局2022年6月21日" in squeeze(text_of(pdf))
