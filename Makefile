@@ -34,10 +34,11 @@ run: install
 worker: install
 	$(PY) manage.py db_worker --queue-name '*'
 
+# The suite runs with DEBUG off; TESTING=1 allows the throwaway development secret key.
 test: install
-	DEBUG=0 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=0 TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m ruff check .
-	DEBUG=0 $(PY) -m pytest
+	DEBUG=0 TESTING=1 $(PY) -m pytest
 
 lint: install
 	$(PY) -m ruff check .
