@@ -8,6 +8,7 @@ letters keeps memory flat however large the export.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import zipfile
@@ -75,13 +76,20 @@ def render_many(htmls: Iterable[str], *, workers: int) -> Iterator[bytes]:
     get_renderer()  # prepare the fonts once, before forking, so the workers find them cached
     context = multiprocessing.get_context("fork")
     window: deque[Future] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for html in htmls:
-            window.append(pool.submit(_render_in_worker, html))
-            if len(window) >= workers * 4:
+    # Freezing what exists before the fork keeps the workers' garbage collections from
+    # walking (and copying, page by page) the parent's whole heap.
+    gc.collect()
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for html in htmls:
+                window.append(pool.submit(_render_in_worker, html))
+                if len(window) >= workers * 4:
+                    yield window.popleft().result()
+            while window:
                 yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+    finally:
+        gc.unfreeze()
 
 
 class DirectoryWriter:
