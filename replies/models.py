@@ -122,6 +122,15 @@ class Reply(models.Model):
         suffix = f"（第{self.version}版）" if self.version > 1 else ""
         return f"{self.title}{suffix}"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            stored = Reply.objects.filter(pk=self.pk).values(*LETTER_FIELDS, "status").first()
+            if stored and stored["status"] in (ReplyStatus.SIGNED, ReplyStatus.SENT):
+                changed = [f for f in LETTER_FIELDS if stored[f] != getattr(self, f)]
+                if changed:
+                    raise ReplyFrozen(f"Reply {self.pk} is signed; changed: {', '.join(changed)}")
+        super().save(*args, **kwargs)
+
     @property
     def is_frozen(self) -> bool:
         return self.status in (ReplyStatus.SIGNED, ReplyStatus.SENT)
@@ -140,15 +149,6 @@ class Reply(models.Model):
     def compute_hash(self) -> str:
         canonical = json.dumps(self.letter_content(), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            stored = Reply.objects.filter(pk=self.pk).values(*LETTER_FIELDS, "status").first()
-            if stored and stored["status"] in (ReplyStatus.SIGNED, ReplyStatus.SENT):
-                changed = [f for f in LETTER_FIELDS if stored[f] != getattr(self, f)]
-                if changed:
-                    raise ReplyFrozen(f"Reply {self.pk} is signed; changed: {', '.join(changed)}")
-        super().save(*args, **kwargs)
 
     def pdf_filename(self) -> str:
         suffix = f"（第{self.version}版）" if self.version > 1 else ""

@@ -142,8 +142,7 @@ def _seed_case(session, deputy, unit, co_units, *, office, staff, head, co_staff
     from consultations.models import Method, Signature
     from consultations.services import consultation_create
     from replies.models import Evaluation
-    from replies.services import reply_create_draft, reply_evaluate, reply_send, reply_sign
-    from replies.services import reply_submit
+    from replies.services import reply_create_draft, reply_evaluate, reply_send, reply_sign, reply_submit
 
     suggestion = Suggestion.objects.create(
         session=session, number=120, title=SEED_TITLE, content=SEED_CONTENT,
@@ -159,7 +158,7 @@ def _seed_case(session, deputy, unit, co_units, *, office, staff, head, co_staff
         "将指导各县（市、区）农业农村部门推进 5G 在智慧农业中的示范应用。",
         "将结合智慧校园建设，推动 5G 在教育教学中的应用。",
     ]
-    for co, user, opinion in zip(suggestion.co_handlings.order_by("pk"), co_staff, opinions):
+    for co, user, opinion in zip(suggestion.co_handlings.order_by("pk"), co_staff, opinions, strict=True):
         submit_co_opinion(co, user=user, opinion=opinion, at=_at("2022-04-20"))
 
     reply = reply_create_draft(suggestion=suggestion, user=staff, at=_at("2022-06-10"))

@@ -23,7 +23,6 @@ from .models import CoHandling, Suggestion
 from .roles import Role, is_coordinator, role_of, user_unit_id
 from .timeline import timeline_for
 
-
 PANEL_MOVES = {"assign", "reassign", "accept", "request_return", "reject_return", "close"}
 
 

@@ -10,15 +10,15 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-# itself are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -75,11 +75,12 @@ def test_script_payload_in_suggestion_never_runs(seeded, live_server, browser):
 
 
 def test_head_signs_off_a_reply_in_the_browser(seeded, live_server, browser):
+    from django.contrib.auth import get_user_model
+
     from replies.models import Reply
     from replies.services import reply_create_draft, reply_submit
     from suggestions.models import Suggestion
     from suggestions.roles import role_of  # noqa: F401  (imports the app registry)
-    from django.contrib.auth import get_user_model
 
     staff = get_user_model().objects.get(username="staff")
     reply = reply_create_draft(suggestion=Suggestion.objects.get(number=123), user=staff)

@@ -61,7 +61,9 @@ def test_seed_case_from_intake_to_signed_sent_reply(fresh_world, login):
     # The draft starts from the unit's template, as the seed letter is written.
     assert reply.title == "关于市八届人大二次会议第120号建议的回复"
     assert reply.salutation == "苏红平代表："
-    assert reply.body.startswith(f"您提出的《{SEED_TITLE}》已收悉。经与晋城市农业农村局、晋城市教育局会商研究，现答复如下：")
+    assert reply.body.startswith(
+        f"您提出的《{SEED_TITLE}》已收悉。经与晋城市农业农村局、晋城市教育局会商研究，现答复如下："
+    )
     assert reply.body.rstrip().endswith("欢迎今后提出更多宝贵意见。")
     assert reply.signer_name == "苗学武" and reply.handler_name == "延娜"
     assert reply.category == "A"  # from the consultation's proposed category

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from suggestions.models import CongressSession, Deputy, Event, HandlingUnit, Status, Suggestion
 from suggestions.workflow import WorkflowError, add_months, transition
@@ -154,9 +155,9 @@ def test_deadline_extension_once_and_at_most_six_months(fresh, login, user):
 def test_events_are_immutable(demo):
     event = Event.objects.first()
     event.note = "rewritten"
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         event.save()
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         event.delete()
 
 
