@@ -33,7 +33,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 # Bump when the preparation changes, so stale cached files are not reused.
-PREPARATION_VERSION = 5
+PREPARATION_VERSION = 6
 DEFAULT_FALLBACK = '"Noto Serif CJK SC", "Noto Sans CJK SC", "HanaMinA", "HanaMinB"'
 # GB/T 9704: 28 characters of 3号 (16 pt) on a 156 mm line, i.e. 15.79 pt per character.
 # Prepared faces have their advances condensed by this factor (rounded down, so 28 fit).
@@ -94,6 +94,9 @@ HB_SUBSET_FLAGS_DESUBROUTINIZE = 0x4
 DROPPED_TABLES = (
     b"GSUB", b"BASE", b"JSTF", b"DSIG", b"LTSH", b"PCLT", b"SVG ", b"EBDT", b"EBLC", b"EBSC",
     b"vhea", b"vmtx", b"VORG", b"kern",
+    # Positioning too: kerning of the Latin glyphs is all it holds for horizontal text, and
+    # WeasyPrint drops it from the embedded fonts anyway.
+    b"GPOS", b"GDEF",
 )
 
 
@@ -299,16 +302,16 @@ def _cache_key(face: Face, charset: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def prepared_path(face: Face, charset: str = "full") -> Path | None:
+def prepared_path(face: Face, charset: str = "full", directory: Path | None = None) -> Path | None:
     """The prepared copy of ``face``, made now if it is not cached yet (None if impossible)."""
     if not harfbuzz_subset_available():
         return None
-    directory = _writable_cache_dir()
+    directory = directory or _writable_cache_dir()
     target = directory / f"{_cache_key(face, charset)}.ttf"
     if target.exists():
         return target
-    # One process prepares; the others wait for it instead of doing the same work.
-    with open(directory / ".lock", "w") as lock:
+    # One process prepares a file; another that wants it waits instead of doing the same work.
+    with open(target.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.exists():
             return target
@@ -323,6 +326,35 @@ def prepared_path(face: Face, charset: str = "full") -> Path | None:
         os.replace(partial, target)
     logger.info("Prepared font %s from %s#%d", face.alias, face.path, face.index)
     return target
+
+
+def _prepare_in_child(job: tuple[Face, str, Path]) -> bool:
+    face, charset, directory = job
+    return prepared_path(face, charset, directory) is not None
+
+
+def prepare_all(jobs: list[tuple[Face, str]]) -> dict[Face, Path]:
+    """Prepare several faces, in parallel processes when more than one is missing."""
+    if not harfbuzz_subset_available():
+        return {}
+    directory = _writable_cache_dir()
+    missing = [(face, charset, directory) for face, charset in jobs
+               if not (directory / f"{_cache_key(face, charset)}.ttf").exists()]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if len(missing) > 1 and cores > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # "spawn": the caller may be a threaded web server, where forking is unsafe.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(len(missing), cores), mp_context=context) as pool:
+            list(pool.map(_prepare_in_child, missing))
+    prepared = {}
+    for face, charset in jobs:
+        path = prepared_path(face, charset, directory)
+        if path is not None:
+            prepared[face] = path
+    return prepared
 
 
 def _subset_face(face: Face, codepoints: tuple[int, ...]) -> bytes:
@@ -510,11 +542,10 @@ def build_font_setup(*, prepare: bool = True) -> FontSetup:
         "kai": first_installed(stacks["kai"]),
     }
     if prepare:
-        body_faces = {setup.faces["body"]}
-        for face in dict.fromkeys(face for face in setup.faces.values() if face is not None):
-            # Body text may use any character; titles, headings and bold runs mostly common
-            # ones, and a rarer one falls back to the full system font of the same stack.
-            path = prepared_path(face, "full" if face in body_faces else "common")
-            if path is not None:
-                setup.prepared[face] = path
+        faces = dict.fromkeys(face for face in setup.faces.values() if face is not None)
+        # Body text may use any character; titles, headings and bold runs mostly common
+        # ones, and a rarer one falls back to the full system font of the same stack.
+        setup.prepared = prepare_all([
+            (face, "full" if face == setup.faces["body"] else "common") for face in faces
+        ])
     return setup
