@@ -12,6 +12,12 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Show which installed font each PDF role uses, and prepare those fonts."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--prune", action="store_true",
+            help="delete prepared files the current settings no longer use",
+        )
+
     def handle(self, *args, **options):
         from documents import fonts
 
@@ -29,4 +35,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(
                 "libharfbuzz-subset.so.0 is missing: fonts cannot be prepared and PDFs are slow."
             ))
+        if options["prune"]:
+            keep = {str(path) for path in setup.prepared.values()}
+            for path in fonts.cache_dir().glob("*"):
+                if path.suffix in (".ttf", ".lock") and str(path.with_suffix(".ttf")) not in keep:
+                    path.unlink(missing_ok=True)
+                    self.stdout.write(f"deleted {path.name}")
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s; cache: {fonts.cache_dir()}")
