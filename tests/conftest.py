@@ -1,8 +1,8 @@
 import os
 
-# The suite runs with production-like settings (DEBUG off) and a throwaway key.
+# The suite runs with production-like settings (DEBUG off) and a throwaway key; the Makefile
+# sets TESTING=1 before Django loads, this covers a bare `pytest`.
 os.environ.setdefault("TESTING", "1")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 import pytest  # noqa: E402
 
