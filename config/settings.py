@@ -193,6 +193,13 @@ PDF_FONT_TITLE = env_str(
 )
 PDF_FONT_HEI = env_str("PDF_FONT_HEI", '"SimHei", "Noto Sans CJK SC"')
 PDF_FONT_KAI = env_str("PDF_FONT_KAI", '"KaiTi", "LXGW WenKai", "AR PL UKai CN", "Noto Serif CJK SC"')
+# Any character the faces above lack (rare characters in names) falls back to these.
+PDF_FONT_FALLBACK = env_str(
+    "PDF_FONT_FALLBACK", '"Noto Serif CJK SC", "Noto Sans CJK SC", "HanaMinA", "HanaMinB"'
+)
+# Where fonts prepared for fast rendering are kept (default: ~/.cache/deputy-suggestions).
+PDF_FONT_CACHE_DIR = env_str("PDF_FONT_CACHE_DIR", "")
+CONSULTATION_RECORD_TITLE = env_str("CONSULTATION_RECORD_TITLE", "晋城市人大代表建议面商记录表")
 
 TASKS = {
     "default": {

@@ -273,7 +273,7 @@ def letter_codepoints(charset: str = "full") -> tuple[int, ...]:
 # --- Preparation ----------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    configured = getattr(settings, "PDF_FONT_CACHE_DIR", "")
+    configured = settings.PDF_FONT_CACHE_DIR
     if configured:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -476,7 +476,7 @@ def _stacks() -> dict[str, str]:
 
 
 def _fallback_stack() -> str:
-    return getattr(settings, "PDF_FONT_FALLBACK", DEFAULT_FALLBACK)
+    return settings.PDF_FONT_FALLBACK or DEFAULT_FALLBACK
 
 
 @dataclass

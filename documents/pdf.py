@@ -260,7 +260,7 @@ def consultation_context(record) -> dict:
         "record": record,
         "suggestion": suggestion,
         "deputy": record.deputy,
-        "heading": getattr(settings, "CONSULTATION_RECORD_TITLE", "晋城市人大代表建议面商记录表"),
+        "heading": settings.CONSULTATION_RECORD_TITLE,
         "unit_name": unit.display_short_name if unit else "",
         "summary_lines": [line for line in summary.splitlines() if line.strip()],
         "points_lines": [line for line in record.reply_points.splitlines() if line.strip()],
