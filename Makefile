@@ -42,7 +42,7 @@ worker: install
 test: install
 	DEBUG=0 TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m ruff check .
-	DEBUG=0 TESTING=1 $(PY) -m pytest
+	DEBUG=0 TESTING=1 DB_CONN_MAX_AGE=0 $(PY) -m pytest
 
 lint: install
 	$(PY) -m ruff check .
