@@ -6,11 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from suggestions.http import pdf_response
 from suggestions.locking import StaleEdit
+from suggestions.sanitize import html_to_text
 from suggestions.views import visible_suggestion
 from suggestions.workflow import WorkflowError, record_event
 
@@ -36,7 +38,11 @@ def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpRespons
     if not services.can_log(suggestion, request.user):
         messages.error(request, _("You cannot log a consultation for this suggestion now."))
         return redirect("suggestions:detail", pk=suggestion.pk)
-    initial = {"attendee_phone": getattr(request.user.staff_member, "phone", "")}
+    initial = {
+        "attendee_phone": getattr(request.user.staff_member, "phone", ""),
+        "held_on": timezone.localdate(),
+        "content_summary": html_to_text(suggestion.content),
+    }
     form = ConsultationForm(request.POST or None, suggestion=suggestion, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
