@@ -150,3 +150,28 @@ def test_a_failed_export_is_reported(demo, login, exports, monkeypatch):
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert 'role="alert"' in page.content.decode()
+
+
+def test_prune_exports_removes_old_jobs_and_their_files(db, user, settings, tmp_path):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from documents.models import ExportJob
+    from suggestions.demo import load_demo
+
+    load_demo()
+    settings.EXPORT_ROOT = tmp_path
+    old_file, new_file = tmp_path / "old.zip", tmp_path / "new.zip"
+    old_file.write_bytes(b"PK")
+    new_file.write_bytes(b"PK")
+    old = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.DONE,
+                                   file_name="old.zip")
+    ExportJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=10))
+    new = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.DONE,
+                                   file_name="new.zip")
+    call_command("prune_exports", "--days", "7")
+    assert not ExportJob.objects.filter(pk=old.pk).exists() and not old_file.exists()
+    assert ExportJob.objects.filter(pk=new.pk).exists() and new_file.exists()

@@ -196,3 +196,11 @@ def test_pdf_download_has_safe_headers(demo, login):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "filename*=utf-8''" in response["Content-Disposition"]
     assert io.BytesIO(response.content).read(5) == b"%PDF-"
+
+
+def test_server_error_page_is_our_own(rf):
+    from suggestions.views import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "500" in response.content.decode() and "app.css" in response.content.decode()

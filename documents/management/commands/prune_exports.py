@@ -1,0 +1,29 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from documents.models import ExportJob
+
+
+class Command(BaseCommand):
+    help = "Delete finished export jobs older than --days, with their zip files (run daily)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=7, help="keep this many days (default 7)")
+
+    def handle(self, *args, days: int, **options):
+        if days < 0:
+            raise CommandError("--days must be zero or more.")
+        cutoff = timezone.now() - datetime.timedelta(days=days)
+        old = ExportJob.objects.filter(
+            created_at__lt=cutoff,
+            status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED],
+        )
+        removed = 0
+        for job in old:
+            if job.path is not None:
+                job.path.unlink(missing_ok=True)
+            job.delete()
+            removed += 1
+        self.stdout.write(f"Removed {removed} export(s) older than {days} days.")
