@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from replies.models import Reply
 from suggestions.models import CongressSession, HandlingUnit
@@ -44,13 +45,16 @@ def signed_replies(
         found = CongressSession.objects.filter(name=session.strip()).first()
         if found is None:
             known = "、".join(CongressSession.objects.values_list("name", flat=True)[:20])
-            raise ExportError(f"No congress session named “{session}”. Known: {known or '—'}")
+            raise ExportError(
+                _("No congress session named “%(name)s”. Known: %(known)s")
+                % {"name": session, "known": known or "—"}
+            )
         replies = replies.filter(suggestion__session=found)
     if unit:
         name = unit.strip()
         found_unit = HandlingUnit.objects.filter(Q(name=name) | Q(short_name=name)).first()
         if found_unit is None:
-            raise ExportError(f"No handling unit named “{unit}”.")
+            raise ExportError(_("No handling unit named “%(name)s”.") % {"name": unit})
         replies = replies.filter(issuing_unit=found_unit)
     return replies.select_related("suggestion__session", "issuing_unit").order_by(
         "suggestion__session__year", "suggestion__session__term",

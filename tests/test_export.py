@@ -43,13 +43,13 @@ def test_export_command_filters_by_session_and_unit(demo, tmp_path):
     call_command("export_replies", "--out", str(tmp_path / "b"), "--unit",
                  "晋城市住房和城乡建设局", stdout=out)
     assert not (tmp_path / "b").exists()
-    assert "nothing exported" in out.getvalue()
+    assert "未导出任何文件" in out.getvalue()  # command messages are in Chinese too
 
 
 def test_export_command_refuses_unknown_filters(demo, tmp_path):
     with pytest.raises(CommandError, match="市八届人大一次会议"):
         call_command("export_replies", "--out", str(tmp_path), "--session", "市九届人大一次会议")
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="没有名为“不存在的单位”的承办单位"):
         call_command("export_replies", "--out", str(tmp_path), "--unit", "不存在的单位")
     assert not export_events().exists()
 

@@ -2,6 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from documents.models import ExportJob
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, days: int, **options):
         if days < 0:
-            raise CommandError("--days must be zero or more.")
+            raise CommandError(_("--days must be zero or more."))
         cutoff = timezone.now() - datetime.timedelta(days=days)
         old = ExportJob.objects.filter(
             created_at__lt=cutoff,
@@ -26,4 +27,6 @@ class Command(BaseCommand):
                 job.path.unlink(missing_ok=True)
             job.delete()
             removed += 1
-        self.stdout.write(f"Removed {removed} export(s) older than {days} days.")
+        self.stdout.write(
+            _("Removed %(count)d exports older than %(days)d days.") % {"count": removed, "days": days}
+        )

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -42,21 +43,23 @@ class Command(BaseCommand):
 
         out = Path(options["out"]).expanduser()
         if out.exists() and not out.is_dir():
-            raise CommandError(f"--out must be a directory: {out} is a file.")
+            raise CommandError(_("--out must be a directory: %(path)s is a file.") % {"path": out})
         if options["workers"] < 0:
-            raise CommandError("--workers must be 0 (one per core) or more.")
+            raise CommandError(_("--workers must be 0 (one per core) or more."))
         try:
             replies = signed_replies(session=options["session"], unit=options["unit"])
         except ExportError as error:
             raise CommandError(str(error)) from error
         total = replies.count()
         if total == 0:
-            self.stdout.write("No signed replies match; nothing exported.")
+            self.stdout.write(_("No signed replies match; nothing exported."))
             return
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise CommandError(f"Cannot create {out}: {error}") from error
+            raise CommandError(
+                _("Cannot create %(path)s: %(error)s") % {"path": out, "error": error}
+            ) from error
         if options["zip"]:
             target = out / f"replies-{time.strftime('%Y%m%d-%H%M%S')}.zip"
             writer = ZipWriter(target)
@@ -85,6 +88,6 @@ class Command(BaseCommand):
         )
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(
-            f"Exported {count} repl{'y' if count == 1 else 'ies'} to {target} "
-            f"in {elapsed:.1f} s ({count / elapsed * 60:.0f} per minute)."
+            _("Exported %(count)d replies to %(target)s in %(seconds).1f s (%(rate).0f per minute).")
+            % {"count": count, "target": target, "seconds": elapsed, "rate": count / elapsed * 60}
         ))

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from suggestions.demo import DEMO_PASSWORD, load_demo
 
@@ -16,10 +17,12 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool = False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
-                f"Refusing to create demo users with the published password {DEMO_PASSWORD!r} "
-                "while DEBUG is off. Use --force if this really is a demo server."
+                _("Refusing to create demo users with the published password %(password)s while "
+                  "DEBUG is off. Use --force if this really is a demo server.")
+                % {"password": DEMO_PASSWORD}
             )
         result = load_demo()
         self.stdout.write(self.style.SUCCESS(
-            f"Demo data loaded ({result['suggestions_created']} suggestions created)."
+            _("Demo data loaded (%(count)d suggestions created).")
+            % {"count": result["suggestions_created"]}
         ))
