@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -187,6 +187,13 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("closed")
 
 
+# Assigned and not yet replied: the reply deadline is running.
+AWAITING_REPLY = frozenset(
+    {Status.ASSIGNED, Status.RETURN_REQUESTED, Status.HANDLING, Status.REHANDLING}
+)
+REPLIED = frozenset({Status.REPLIED, Status.EVALUATED, Status.CLOSED})
+
+
 class SuggestionQuerySet(models.QuerySet):
     def visible_to(self, user) -> SuggestionQuerySet:
         """The suggestions ``user`` may see; everything else answers 404."""
@@ -204,13 +211,33 @@ class SuggestionQuerySet(models.QuerySet):
         return self.none()
 
     def overdue(self) -> SuggestionQuerySet:
-        open_statuses = [
-            Status.ASSIGNED,
-            Status.RETURN_REQUESTED,
-            Status.HANDLING,
-            Status.REHANDLING,
-        ]
-        return self.filter(status__in=open_statuses, due_on__lt=timezone.localdate())
+        return self.filter(status__in=AWAITING_REPLY, due_on__lt=timezone.localdate())
+
+    def figures(self) -> dict:
+        """The figures offices report (DOMAIN.md): 办复率, 见面率, 满意率, overdue."""
+        from consultations.models import Consultation, Method
+        from replies.models import Evaluation
+
+        met = Consultation.objects.filter(suggestion=OuterRef("pk"), method=Method.FACE_TO_FACE)
+        rated = Evaluation.objects.filter(reply__suggestion=OuterRef("pk"))
+        satisfied = rated.filter(result__in=[Rating.SATISFIED, Rating.BASICALLY])
+        counts = self.order_by().aggregate(
+            total=Count("pk", distinct=True),
+            assigned=Count("pk", distinct=True, filter=~Q(status=Status.REGISTERED)),
+            replied=Count("pk", distinct=True, filter=Q(status__in=REPLIED)),
+            met=Count("pk", distinct=True, filter=Q(Exists(met))),
+            rated=Count("pk", distinct=True, filter=Q(Exists(rated))),
+            satisfied=Count("pk", distinct=True, filter=Q(Exists(satisfied))),
+        )
+        counts["overdue"] = self.overdue().count()
+
+        def share(part: int, whole: int) -> str:
+            return f"{100 * part / whole:.0f}%" if whole else "—"
+
+        counts["replied_rate"] = share(counts["replied"], counts["assigned"])
+        counts["met_rate"] = share(counts["met"], counts["assigned"])
+        counts["satisfied_rate"] = share(counts["satisfied"], counts["rated"])
+        return counts
 
 
 class Suggestion(models.Model):
@@ -288,9 +315,7 @@ class Suggestion(models.Model):
 
     def is_overdue(self) -> bool:
         return bool(
-            self.due_on
-            and self.status in {Status.ASSIGNED, Status.HANDLING, Status.REHANDLING}
-            and self.due_on < timezone.localdate()
+            self.due_on and self.status in AWAITING_REPLY and self.due_on < timezone.localdate()
         )
 
 

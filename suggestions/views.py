@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
-from .models import CoHandling, Suggestion
+from .models import CoHandling, Status, Suggestion
 from .roles import Role, is_coordinator, role_of, user_unit_id
 from .timeline import timeline_for
 
@@ -68,41 +68,10 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "suggestions/list.html", {
         "filter": filterset, "page": page, "query": query.urlencode(),
-        "figures": figures(queryset) if is_coordinator(request.user) else None,
+        "figures": queryset.figures() if is_coordinator(request.user) else None,
         "can_register": is_coordinator(request.user),
         "can_export": is_coordinator(request.user),
     })
-
-
-def figures(queryset) -> dict:
-    """The figures offices report (DOMAIN.md), over the filtered list."""
-    from django.db.models import Count, Exists, OuterRef, Q
-
-    from consultations.models import Consultation, Method
-    from replies.models import Evaluation
-
-    replied_states = ["replied", "evaluated", "closed"]
-    rated = Evaluation.objects.filter(reply__suggestion=OuterRef("pk"))
-    counts = queryset.order_by().aggregate(
-        total=Count("pk", distinct=True),
-        assigned=Count("pk", distinct=True, filter=~Q(status="registered")),
-        replied=Count("pk", distinct=True, filter=Q(status__in=replied_states)),
-        met=Count("pk", distinct=True, filter=Q(
-            Exists(Consultation.objects.filter(suggestion=OuterRef("pk"),
-                                               method=Method.FACE_TO_FACE)))),
-        rated=Count("pk", distinct=True, filter=Q(Exists(rated))),
-        satisfied=Count("pk", distinct=True, filter=Q(
-            Exists(rated.filter(result__in=["satisfied", "basically"])))),
-    )
-    counts["overdue"] = queryset.overdue().count()
-
-    def share(part: int, whole: int) -> str:
-        return f"{100 * part / whole:.0f}%" if whole else "—"
-
-    counts["replied_rate"] = share(counts["replied"], counts["assigned"])
-    counts["met_rate"] = share(counts["met"], counts["assigned"])
-    counts["satisfied_rate"] = share(counts["satisfied"], counts["rated"])
-    return counts
 
 
 @login_required
@@ -136,7 +105,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_log_consultation": can_log(suggestion, user),
         "can_draft_reply": (
             role in (Role.HANDLER, Role.HEAD) and my_unit == suggestion.lead_unit_id
-            and suggestion.status in ("handling", "rehandling")
+            and suggestion.status in (Status.HANDLING, Status.REHANDLING)
             and (latest is None or latest.is_frozen)
         ),
         "timeline": timeline_for(suggestion, user),
@@ -162,7 +131,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
 def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, pk)
     require_coordinator(request)
-    if suggestion.status not in ("registered", "assigned"):
+    if suggestion.status not in (Status.REGISTERED, Status.ASSIGNED):
         messages.error(request, _("A suggestion can only be edited before the unit accepts it."))
         return redirect("suggestions:detail", pk=pk)
     form = SuggestionForm(request.POST or None, instance=suggestion)
@@ -179,7 +148,7 @@ def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, pk)
     require_coordinator(request)
-    reassign = suggestion.status != "registered"
+    reassign = suggestion.status != Status.REGISTERED
     form_class = ReassignForm if reassign else AssignForm
     form = form_class(request.POST or None, initial={
         "unit": suggestion.lead_unit,
