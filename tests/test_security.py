@@ -80,6 +80,20 @@ def test_production_settings_pass_deploy_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_deploy_check_fails_without_a_secret_key():
+    env = {
+        **{k: v for k, v in os.environ.items()
+           if k not in ("SECRET_KEY", "TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")},
+        "DEBUG": "0", "ALLOWED_HOSTS": "suggestions.example.gov.cn",
+        "DATABASE_URL": "sqlite:///:memory:",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
+
+
 def test_pages_send_content_security_policy(client, db):
     response = client.get("/accounts/login/")
     policy = response["Content-Security-Policy"]
