@@ -1,9 +1,9 @@
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import CongressSession, HandlingUnit, Status, Suggestion, Topic
+from .models import CoHandling, CongressSession, HandlingUnit, Status, Suggestion, Topic
 
 
 def yes_no():
@@ -48,7 +48,8 @@ class SuggestionFilter(django_filters.FilterSet):
     def by_unit(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(Q(lead_unit=value) | Q(co_handlings__unit=value)).distinct()
+        co_unit = CoHandling.objects.filter(suggestion=OuterRef("pk"), unit=value)
+        return queryset.filter(Q(lead_unit=value) | Q(Exists(co_unit)))
 
     def by_overdue(self, queryset, name, value):
         if value is None:

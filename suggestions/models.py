@@ -202,12 +202,17 @@ class SuggestionQuerySet(models.QuerySet):
         role = role_of(user)
         if role in (Role.ADMIN, Role.OFFICE):
             return self.all()
+        # EXISTS rather than a join + DISTINCT: stays cheap and paginates cleanly at 10^6 rows.
         if role in (Role.HANDLER, Role.HEAD):
             unit = user.staff_member.unit_id
-            return self.filter(Q(lead_unit_id=unit) | Q(co_handlings__unit_id=unit)).distinct()
+            co_unit = CoHandling.objects.filter(suggestion=OuterRef("pk"), unit_id=unit)
+            return self.filter(Q(lead_unit_id=unit) | Q(Exists(co_unit)))
         if role == Role.DEPUTY:
             deputy = user.deputy.pk
-            return self.filter(Q(lead_deputy_id=deputy) | Q(co_deputies__id=deputy)).distinct()
+            cosigned = Suggestion.co_deputies.through.objects.filter(
+                suggestion_id=OuterRef("pk"), deputy_id=deputy
+            )
+            return self.filter(Q(lead_deputy_id=deputy) | Q(Exists(cosigned)))
         return self.none()
 
     def overdue(self) -> SuggestionQuerySet:
