@@ -218,3 +218,12 @@ def test_server_error_page_is_our_own(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "500" in response.content.decode() and "app.css" in response.content.decode()
+
+
+def test_chinese_by_default_and_english_on_request(demo, login):
+    client = login("staff")
+    page = client.get("/suggestions/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert 'lang="zh-hans"' in page and "代表建议" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/suggestions/"})
+    page = client.get("/suggestions/").content.decode()
+    assert 'lang="en"' in page and "Suggestions" in page
