@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from suggestions.forms import DateInput
-from suggestions.models import Rating, category_choices
+from suggestions.models import Deputy, Rating, category_choices
 
 from .models import Reply
 
@@ -52,3 +52,18 @@ class EvaluationForm(forms.Form):
 
 class ReturnForm(forms.Form):
     note = forms.CharField(label=_("What should change"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PaperEvaluationForm(EvaluationForm):
+    """The office enters a rating a deputy gave on the paper form (deputies without a login)."""
+
+    deputy = forms.ModelChoiceField(label=_("Deputy"), queryset=Deputy.objects.none())
+
+    field_order = ["deputy", "attitude", "result", "comment"]
+
+    def __init__(self, *args, reply, **kwargs):
+        super().__init__(*args, **kwargs)
+        rated = reply.evaluations.values("deputy_id")
+        self.fields["deputy"].queryset = Deputy.objects.filter(
+            pk__in=[d.pk for d in reply.suggestion.deputies()]
+        ).exclude(pk__in=rated)

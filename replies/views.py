@@ -18,7 +18,7 @@ from suggestions.views import visible_suggestion
 from suggestions.workflow import WorkflowError, record_event
 
 from . import services
-from .forms import EvaluationForm, ReplyForm, ReturnForm
+from .forms import EvaluationForm, PaperEvaluationForm, ReplyForm, ReturnForm
 from .models import Evaluation, Reply, ReplyStatus
 
 
@@ -70,10 +70,18 @@ def reply_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and (issuer or role in (Role.OFFICE, Role.ADMIN)),
         "can_evaluate": can_evaluate,
         "evaluation_form": EvaluationForm() if can_evaluate else None,
+        "paper_form": _paper_form(reply, user, latest),
         "return_form": ReturnForm(),
         "evaluations": reply.evaluations.select_related("deputy"),
         "co_handlings": reply.suggestion.co_handlings.select_related("unit") if issuer else [],
     })
+
+
+def _paper_form(reply: Reply, user, latest: Reply) -> PaperEvaluationForm | None:
+    if role_of(user) not in (Role.OFFICE, Role.ADMIN) or reply.status != ReplyStatus.SENT:
+        return None
+    form = PaperEvaluationForm(reply=reply)
+    return form if latest.pk == reply.pk and form.fields["deputy"].queryset.exists() else None
 
 
 @login_required
@@ -175,6 +183,32 @@ def reply_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
                                             "for re-handling and a new reply."))
             else:
                 messages.success(request, _("Thank you for your evaluation."))
+    return redirect("replies:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def reply_evaluate_paper(request: HttpRequest, pk: int) -> HttpResponse:
+    """The office records a rating given on paper, for a deputy without a login."""
+    reply = visible_reply(request, pk)
+    if role_of(request.user) not in (Role.OFFICE, Role.ADMIN):
+        messages.error(request, _("Only the congress office records paper evaluations."))
+        return redirect("replies:detail", pk=pk)
+    form = PaperEvaluationForm(request.POST, reply=reply)
+    if not form.is_valid():
+        messages.error(request, _("Choose the deputy and a rating for both the attitude and "
+                                  "the result."))
+        return redirect("replies:detail", pk=pk)
+    data = form.cleaned_data
+    try:
+        services.reply_evaluate(
+            reply=reply, user=request.user, deputy=data["deputy"], attitude=data["attitude"],
+            result=data["result"], comment=data["comment"], source=Evaluation.Source.PAPER,
+        )
+    except WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Evaluation recorded."))
     return redirect("replies:detail", pk=pk)
 
 

@@ -77,6 +77,7 @@ TABLE = {
     "replies:sign": ("POST", {"pk": "reply"}, SCOPED_POST),
     "replies:send": ("POST", {"pk": "reply"}, SCOPED_POST),
     "replies:evaluate": ("POST", {"pk": "reply"}, SCOPED_POST),
+    "replies:evaluate_paper": ("POST", {"pk": "reply"}, SCOPED_POST),
     "replies:pdf": ("GET", {"pk": "reply"}, codes()),
     # Verification is public: it is what the QR code on a printed letter opens.
     "documents:verify_form": ("GET", {}, codes(anon=200, foreign=200)),

@@ -125,3 +125,37 @@ def test_deputy_rates_once(demo, login, user):
     }, follow=True)
     assert reply.evaluations.count() == 1
     assert response.status_code == 200
+
+
+def test_office_records_a_paper_rating_for_a_deputy_without_login(demo, login, user):
+    from replies.services import reply_send, reply_sign
+    from suggestions.models import Deputy
+
+    suggestion = Suggestion.objects.get(number=123)  # 苏红平 (login) and 李秀梅 (no login)
+    reply = reply_create_draft(suggestion=suggestion, user=user("staff"))
+    reply.body += "\n一、办理情况\n已协调金融机构开展对接。"
+    reply.save()
+    reply_submit(reply=reply, user=user("staff"))
+    reply_sign(reply=reply, user=user("head"))
+    reply_send(reply=reply, user=user("staff"))
+    li = Deputy.objects.get(name="李秀梅")
+
+    page = login("office").get(f"/replies/{reply.pk}/")
+    assert page.context["paper_form"] is not None
+    # Staff of the unit cannot record ratings of their own reply.
+    login("staff").post(f"/replies/{reply.pk}/evaluate-paper/", {
+        "deputy": li.pk, "attitude": "satisfied", "result": "satisfied"})
+    assert not reply.evaluations.exists()
+    response = login("office").post(f"/replies/{reply.pk}/evaluate-paper/", {
+        "deputy": li.pk, "attitude": "satisfied", "result": "basically", "comment": "纸质测评表"})
+    assert response.status_code == 302
+    evaluation = reply.evaluations.get()
+    assert evaluation.deputy == li and evaluation.source == "paper"
+    assert evaluation.recorded_by == user("office")
+    suggestion.refresh_from_db()
+    assert suggestion.status == Status.EVALUATED
+    # A deputy outside the suggestion cannot be chosen.
+    outsider = Deputy.objects.get(name="王建国")
+    login("office").post(f"/replies/{reply.pk}/evaluate-paper/", {
+        "deputy": outsider.pk, "attitude": "unsatisfied", "result": "unsatisfied"})
+    assert reply.evaluations.count() == 1
