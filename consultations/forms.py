@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 from suggestions.forms import DateInput
 from suggestions.models import Rating, category_choices
+from suggestions.uploads import sniff
 
 from .models import Attachment, Consultation, Signature
-from .uploads import sniff
 
 
 class ConsultationForm(forms.ModelForm):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .sanitize import sanitize_html
+from .uploads import validate_seal_image
 
 
 class CongressSession(models.Model):
@@ -76,7 +77,8 @@ class HandlingUnit(models.Model):
         help_text=_("Organisation name printed in red at the top of letters; blank for none."),
     )
     seal = models.FileField(
-        _("seal image"), upload_to="seals/", blank=True, help_text=_("PNG with transparency.")
+        _("seal image"), upload_to="seals/", blank=True, validators=[validate_seal_image],
+        help_text=_("PNG with transparency."),
     )
     reply_closing = models.CharField(
         _("closing thanks"),

@@ -227,3 +227,22 @@ def test_chinese_by_default_and_english_on_request(demo, login):
     client.post("/i18n/setlang/", {"language": "en", "next": "/suggestions/"})
     page = client.get("/suggestions/").content.decode()
     assert 'lang="en"' in page and "Suggestions" in page
+
+
+def test_unit_seal_must_be_an_image(demo, login, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    from suggestions.models import HandlingUnit
+
+    unit = HandlingUnit.objects.get(name="晋城市工业和信息化局")
+    url = f"/admin/suggestions/handlingunit/{unit.pk}/change/"
+    data = {"name": unit.name, "short_name": unit.short_name, "contact_phone": unit.contact_phone,
+            "head_name": unit.head_name, "letterhead": "", "reply_closing": unit.reply_closing}
+    client = login("admin")
+    bad = client.post(url, {**data, "seal": SimpleUploadedFile("seal.png", PDF_BYTES)})
+    assert bad.status_code == 200  # the form comes back with an error
+    unit.refresh_from_db()
+    assert not unit.seal
+    good = client.post(url, {**data, "seal": SimpleUploadedFile("seal.png", PNG_BYTES)})
+    assert good.status_code == 302
+    unit.refresh_from_db()
+    assert unit.seal

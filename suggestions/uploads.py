@@ -40,3 +40,9 @@ def sniff(upload: UploadedFile) -> str:
                 )
             return content_type
     raise ValidationError(_("Only PDF, PNG and JPEG files can be uploaded."))
+
+
+def validate_seal_image(upload) -> None:
+    """Model-field validator for a unit's seal: a PNG or JPEG image, checked by content."""
+    if sniff(upload) not in ("image/png", "image/jpeg"):
+        raise ValidationError(_("The seal must be a PNG or JPEG image."))
