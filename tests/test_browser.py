@@ -12,6 +12,23 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def release_live_server_connections(django_db_blocker):
+    """The live server answers each request in a thread of its own; a thread still parked on a
+    keep-alive socket keeps its database session, which would block dropping the test
+    database at the end of the run. End those sessions once this module is done."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
 def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
