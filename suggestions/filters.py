@@ -29,10 +29,14 @@ class SuggestionFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         label=_("Overdue"), method="by_overdue", widget=yes_no()
     )
+    due_soon = django_filters.BooleanFilter(
+        label=_("Due within 15 days"), method="by_due_soon", widget=yes_no()
+    )
 
     class Meta:
         model = Suggestion
-        fields = ["q", "status", "session", "unit", "topic", "key_supervision", "overdue"]
+        fields = ["q", "status", "session", "unit", "topic", "key_supervision", "overdue",
+                  "due_soon"]
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -56,3 +60,9 @@ class SuggestionFilter(django_filters.FilterSet):
             return queryset
         overdue = queryset.overdue()
         return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+    def by_due_soon(self, queryset, name, value):
+        if value is None:
+            return queryset
+        soon = queryset.due_soon()
+        return soon if value else queryset.exclude(pk__in=soon.values("pk"))

@@ -6,6 +6,8 @@ view can forget the scope.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -220,6 +222,14 @@ class SuggestionQuerySet(models.QuerySet):
     def overdue(self) -> SuggestionQuerySet:
         return self.filter(status__in=AWAITING_REPLY, due_on__lt=timezone.localdate())
 
+    def due_soon(self, days: int = 15) -> SuggestionQuerySet:
+        """Awaiting a reply and due within ``days`` days (not yet overdue)."""
+        today = timezone.localdate()
+        return self.filter(
+            status__in=AWAITING_REPLY, due_on__gte=today,
+            due_on__lte=today + datetime.timedelta(days=days),
+        )
+
     def figures(self) -> dict:
         """The figures offices report (DOMAIN.md): 办复率, 见面率, 满意率, overdue."""
         from consultations.models import Consultation, Method
@@ -237,6 +247,7 @@ class SuggestionQuerySet(models.QuerySet):
             satisfied=Count("pk", distinct=True, filter=Q(Exists(satisfied))),
         )
         counts["overdue"] = self.overdue().count()
+        counts["due_soon"] = self.due_soon().count()
 
         def share(part: int, whole: int) -> str:
             return f"{100 * part / whole:.0f}%" if whole else "—"

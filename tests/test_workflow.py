@@ -210,3 +210,19 @@ def test_admin_finds_suggestion_by_number_and_title(demo, login):
 def test_admin_pages_open(demo, login, path):
     path = path.replace("/1/", f"/{demo.pk}/")
     assert login("admin").get(path).status_code == 200
+
+
+def test_office_watches_deadlines(demo, login):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    Suggestion.objects.filter(number=121).update(due_on=today - datetime.timedelta(days=1))
+    Suggestion.objects.filter(number=122).update(due_on=today + datetime.timedelta(days=10))
+    client = login("office")
+    assert [s.number for s in client.get("/suggestions/", {"overdue": "true"}).context["page"]] == [121]
+    soon = client.get("/suggestions/", {"due_soon": "true"}).context["page"]
+    assert [s.number for s in soon] == [122]
+    figures = client.get("/suggestions/").context["figures"]
+    assert figures["overdue"] == 1 and figures["due_soon"] == 1
