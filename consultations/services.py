@@ -28,14 +28,6 @@ RECORD_FIELDS = [
 ]
 
 
-def can_log(suggestion: Suggestion, user) -> bool:
-    return (
-        role_of(user) in (Role.HANDLER, Role.HEAD)
-        and user_unit_id(user) == suggestion.lead_unit_id
-        and suggestion.status in OPEN_STATUSES
-    )
-
-
 def _check_can_log(suggestion: Suggestion, user) -> None:
     if role_of(user) not in (Role.HANDLER, Role.HEAD) or user_unit_id(user) != suggestion.lead_unit_id:
         raise WorkflowError(_("Only the lead handling unit logs consultations."))
@@ -43,6 +35,15 @@ def _check_can_log(suggestion: Suggestion, user) -> None:
         raise WorkflowError(
             _("Consultations can be logged once the suggestion is assigned and until it is closed.")
         )
+
+
+def can_log(suggestion: Suggestion, user) -> bool:
+    """Whether to offer the form; the same rule the writes enforce."""
+    try:
+        _check_can_log(suggestion, user)
+    except WorkflowError:
+        return False
+    return True
 
 
 @transaction.atomic

@@ -68,7 +68,7 @@ def _check_move(reply: Reply, user, target: str) -> None:
         raise WorkflowError(_("Only the issuing unit can do this."))
 
 
-def _check_can_draft(suggestion: Suggestion, user) -> None:
+def _check_can_draft(suggestion: Suggestion, user, previous: Reply | None) -> None:
     if role_of(user) not in (Role.HANDLER, Role.HEAD):
         raise WorkflowError(_("Only the lead unit's staff draft replies."))
     if user_unit_id(user) != suggestion.lead_unit_id:
@@ -77,6 +77,17 @@ def _check_can_draft(suggestion: Suggestion, user) -> None:
         raise WorkflowError(
             _("Accept the assignment first: a reply is drafted while the suggestion is in handling.")
         )
+    if previous is not None and not previous.is_frozen:
+        raise WorkflowError(_("There is already an unsigned reply: edit that one."))
+
+
+def can_draft(suggestion: Suggestion, user, latest: Reply | None) -> bool:
+    """Whether to offer "draft the reply"; the same rule reply_create_draft enforces."""
+    try:
+        _check_can_draft(suggestion, user, latest)
+    except WorkflowError:
+        return False
+    return True
 
 
 @transaction.atomic
@@ -85,10 +96,8 @@ def reply_create_draft(
 ) -> Reply:
     """A new draft, pre-filled as the seed letter is written, or a new version of the last one."""
     suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
-    _check_can_draft(suggestion, user)
     previous = current_reply(suggestion)
-    if previous is not None and not previous.is_frozen:
-        raise WorkflowError(_("There is already an unsigned reply: edit that one."))
+    _check_can_draft(suggestion, user, previous)
     unit = suggestion.lead_unit
     member = getattr(user, "staff_member", None)
     if previous is not None:

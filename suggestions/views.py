@@ -79,7 +79,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from consultations.models import Consultation
     from consultations.services import can_log
     from replies.models import Reply
-    from replies.services import current_reply
+    from replies.services import can_draft, current_reply
 
     suggestion = visible_suggestion(request, pk)
     user = request.user
@@ -103,11 +103,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Ratings and sending have their own screens (the reply page); these are the buttons.
         "moves": [m for m in workflow.available_moves(suggestion, user) if m.name in PANEL_MOVES],
         "can_log_consultation": can_log(suggestion, user),
-        "can_draft_reply": (
-            role in (Role.HANDLER, Role.HEAD) and my_unit == suggestion.lead_unit_id
-            and suggestion.status in (Status.HANDLING, Status.REHANDLING)
-            and (latest is None or latest.is_frozen)
-        ),
+        "can_draft_reply": can_draft(suggestion, user, latest),
         "timeline": timeline_for(suggestion, user),
         "note_form": NoteForm(),
         "is_coordinator": is_coordinator(user),
