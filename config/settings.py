@@ -4,6 +4,7 @@ One module for every environment: production differs only by the variables it se
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -33,8 +34,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The test suite runs with production settings, over plain HTTP and with a throwaway key.
-TESTING = env_bool("TESTING", False)
+# The test suite runs with production settings, over plain HTTP and with a throwaway key
+# (also when pytest is run directly, without `make test`'s TESTING=1).
+TESTING = env_bool("TESTING", "pytest" in sys.modules)
 # The development key only works with DEBUG on (or in the test suite). Production must set
 # SECRET_KEY: left empty, Django refuses anything that signs (sessions, CSRF) and
 # `check --deploy` reports it, while commands that sign nothing (migrate, makemigrations)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from suggestions.http import pdf_response
+from suggestions.http import pdf_response, perform
 from suggestions.locking import StaleEdit
 from suggestions.sanitize import html_to_text
 from suggestions.views import visible_suggestion
@@ -114,14 +114,10 @@ def consultation_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Tick the box to confirm the record."))
         return redirect("consultations:detail", pk=pk)
-    try:
-        services.consultation_confirm(
-            record=record, user=request.user, opinion=form.cleaned_data["opinion"]
-        )
-    except WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Thank you: the record is confirmed."))
+    perform(
+        request, _("Thank you: the record is confirmed."), services.consultation_confirm,
+        record=record, user=request.user, opinion=form.cleaned_data["opinion"],
+    )
     return redirect("consultations:detail", pk=pk)
 
 
@@ -135,15 +131,11 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect("consultations:detail", pk=pk)
-    try:
-        services.attachment_add(
-            record=record, user=request.user, upload=form.cleaned_data["file"],
-            kind=form.cleaned_data["kind"], content_type=form.content_type,
-        )
-    except WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("File uploaded."))
+    perform(
+        request, _("File uploaded."), services.attachment_add,
+        record=record, user=request.user, upload=form.cleaned_data["file"],
+        kind=form.cleaned_data["kind"], content_type=form.content_type,
+    )
     return redirect("consultations:detail", pk=pk)
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from suggestions.http import pdf_response
+from suggestions.http import pdf_response, perform
 from suggestions.locking import StaleEdit
 from suggestions.roles import Role, role_of, user_unit_id
 from suggestions.views import visible_suggestion
@@ -120,12 +120,7 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, reply: Reply, action: Callable, done: str, **kwargs) -> HttpResponse:
-    try:
-        action(reply=reply, user=request.user, **kwargs)
-    except WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
+    perform(request, done, action, reply=reply, user=request.user, **kwargs)
     return redirect("replies:detail", pk=reply.pk)
 
 
@@ -200,15 +195,11 @@ def reply_evaluate_paper(request: HttpRequest, pk: int) -> HttpResponse:
                                   "the result."))
         return redirect("replies:detail", pk=pk)
     data = form.cleaned_data
-    try:
-        services.reply_evaluate(
-            reply=reply, user=request.user, deputy=data["deputy"], attitude=data["attitude"],
-            result=data["result"], comment=data["comment"], source=Evaluation.Source.PAPER,
-        )
-    except WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Evaluation recorded."))
+    perform(
+        request, _("Evaluation recorded."), services.reply_evaluate,
+        reply=reply, user=request.user, deputy=data["deputy"], attitude=data["attitude"],
+        result=data["result"], comment=data["comment"], source=Evaluation.Source.PAPER,
+    )
     return redirect("replies:detail", pk=pk)
 
 

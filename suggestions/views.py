@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
+from .http import perform
 from .models import CoHandling, Status, Suggestion
 from .roles import Role, is_coordinator, role_of, user_unit_id
 from .timeline import timeline_for
@@ -155,15 +156,11 @@ def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
         params = {"unit": data["unit"]}
         if not reassign:
             params["co_units"] = list(data["co_units"])
-        try:
-            workflow.transition(
-                suggestion, name="reassign" if reassign else "assign", user=request.user,
-                note=data.get("note", ""), **params,
-            )
-        except workflow.WorkflowError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Assigned to %(unit)s.") % {"unit": data["unit"]})
+        if perform(
+            request, _("Assigned to %(unit)s.") % {"unit": data["unit"]}, workflow.transition,
+            suggestion, name="reassign" if reassign else "assign", user=request.user,
+            note=data.get("note", ""), **params,
+        ):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/assign.html", {
         "form": form, "suggestion": suggestion, "reassign": reassign,
@@ -179,12 +176,8 @@ def suggestion_move(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         raise PermissionDenied(_("This action has its own form."))
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        workflow.transition(suggestion, name=name, user=request.user, note=note)
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Done: %(action)s.") % {"action": workflow.action_label(name)})
+    done = _("Done: %(action)s.") % {"action": workflow.action_label(name)}
+    perform(request, done, workflow.transition, suggestion, name=name, user=request.user, note=note)
     return redirect("suggestions:detail", pk=pk)
 
 
@@ -194,12 +187,8 @@ def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
     require_coordinator(request)
     form = ExtendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            workflow.extend_deadline(suggestion, user=request.user, **form.cleaned_data)
-        except workflow.WorkflowError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Deadline extended."))
+        if perform(request, _("Deadline extended."), workflow.extend_deadline,
+                   suggestion, user=request.user, **form.cleaned_data):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Extend the deadline"),
@@ -225,12 +214,8 @@ def suggestion_waive(request: HttpRequest, pk: int) -> HttpResponse:
     require_coordinator(request)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        workflow.waive_co_opinions(suggestion, user=request.user, note=note)
-    except workflow.WorkflowError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Co-handling opinions waived."))
+    perform(request, _("Co-handling opinions waived."), workflow.waive_co_opinions,
+            suggestion, user=request.user, note=note)
     return redirect("suggestions:detail", pk=pk)
 
 
@@ -240,12 +225,8 @@ def co_opinion(request: HttpRequest, pk: int) -> HttpResponse:
     co = get_object_or_404(CoHandling, suggestion=suggestion, unit_id=user_unit_id(request.user))
     form = CoOpinionForm(request.POST or None, instance=co)
     if request.method == "POST" and form.is_valid():
-        try:
-            workflow.submit_co_opinion(co, user=request.user, opinion=form.cleaned_data["opinion"])
-        except workflow.WorkflowError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Your opinion was sent to the lead unit."))
+        if perform(request, _("Your opinion was sent to the lead unit."), workflow.submit_co_opinion,
+                   co, user=request.user, opinion=form.cleaned_data["opinion"]):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Co-handling opinion"),
