@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from documents.formatting import body_blocks
 from suggestions.http import pdf_response, perform
 from suggestions.locking import StaleEdit
 from suggestions.roles import Role, role_of, user_unit_id
@@ -61,7 +62,7 @@ def reply_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "replies/detail.html", {
         "reply": reply,
         "suggestion": reply.suggestion,
-        "paragraphs": [p.strip() for p in reply.body.splitlines() if p.strip()],
+        "blocks": body_blocks(reply.body or ""),  # as the PDF shows them: headings, bold runs
         "is_latest": latest.pk == reply.pk,
         "can_edit": issuer and reply.status == ReplyStatus.DRAFT,
         "can_submit": issuer and reply.status == ReplyStatus.DRAFT,

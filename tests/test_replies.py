@@ -36,6 +36,14 @@ def test_signed_reply_cannot_be_edited_through_the_editor(seed_reply, login):
     assert seed_reply.body == body_before
 
 
+def test_letter_on_screen_shows_headings_and_bold_as_the_pdf_does(seed_reply, login):
+    html = login("deputy").get(f"/replies/{seed_reply.pk}/").content.decode()
+    assert "<b>工业方面</b>" in html
+    assert "**" not in html
+    assert '<p class="letter-p letter-heading">一、晋城市 5G 基站建设情况</p>' in html
+    assert '<span class="letter-subheading">（一）政策保障</span>' in html
+
+
 def test_signed_reply_cannot_be_changed_by_code_either(seed_reply):
     seed_reply.body = "改写的内容"
     with pytest.raises(ReplyFrozen):
