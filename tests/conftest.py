@@ -1,10 +1,4 @@
-import os
-
-# The suite runs with production-like settings (DEBUG off) and a throwaway key; the Makefile
-# sets TESTING=1 before Django loads, this covers a bare `pytest`.
-os.environ.setdefault("TESTING", "1")
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture
