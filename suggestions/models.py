@@ -11,7 +11,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -220,42 +220,30 @@ class SuggestionQuerySet(models.QuerySet):
         return self.none()
 
     def overdue(self) -> SuggestionQuerySet:
-        return self.filter(status__in=AWAITING_REPLY, due_on__lt=timezone.localdate())
+        return self.filter(overdue_q())
 
     def due_soon(self, days: int = 15) -> SuggestionQuerySet:
-        """Awaiting a reply and due within ``days`` days (not yet overdue)."""
-        today = timezone.localdate()
-        return self.filter(
-            status__in=AWAITING_REPLY, due_on__gte=today,
-            due_on__lte=today + datetime.timedelta(days=days),
-        )
+        return self.filter(due_soon_q(days))
 
     def figures(self) -> dict:
-        """The figures offices report (DOMAIN.md): 办复率, 见面率, 满意率, overdue."""
-        from consultations.models import Consultation, Method
-        from replies.models import Evaluation
+        """The figures offices report (see ``suggestions.report``)."""
+        from .report import totals
 
-        met = Consultation.objects.filter(suggestion=OuterRef("pk"), method=Method.FACE_TO_FACE)
-        rated = Evaluation.objects.filter(reply__suggestion=OuterRef("pk"))
-        satisfied = rated.filter(result__in=[Rating.SATISFIED, Rating.BASICALLY])
-        counts = self.order_by().aggregate(
-            total=Count("pk", distinct=True),
-            assigned=Count("pk", distinct=True, filter=~Q(status=Status.REGISTERED)),
-            replied=Count("pk", distinct=True, filter=Q(status__in=REPLIED)),
-            met=Count("pk", distinct=True, filter=Q(Exists(met))),
-            rated=Count("pk", distinct=True, filter=Q(Exists(rated))),
-            satisfied=Count("pk", distinct=True, filter=Q(Exists(satisfied))),
-        )
-        counts["overdue"] = self.overdue().count()
-        counts["due_soon"] = self.due_soon().count()
+        return totals(self)
 
-        def share(part: int, whole: int) -> str:
-            return f"{100 * part / whole:.0f}%" if whole else "—"
 
-        counts["replied_rate"] = share(counts["replied"], counts["assigned"])
-        counts["met_rate"] = share(counts["met"], counts["assigned"])
-        counts["satisfied_rate"] = share(counts["satisfied"], counts["rated"])
-        return counts
+def overdue_q() -> Q:
+    """Awaiting a reply and past the due date in force."""
+    return Q(status__in=AWAITING_REPLY, due_on__lt=timezone.localdate())
+
+
+def due_soon_q(days: int = 15) -> Q:
+    """Awaiting a reply and due within ``days`` days (not yet overdue)."""
+    today = timezone.localdate()
+    return Q(
+        status__in=AWAITING_REPLY, due_on__gte=today,
+        due_on__lte=today + datetime.timedelta(days=days),
+    )
 
 
 class Suggestion(models.Model):

@@ -6,17 +6,23 @@ the rules to ``workflow``; a WorkflowError becomes a message.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import workflow
+from documents.formatting import chinese_date
+
+from . import report, workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
 from .http import perform
@@ -53,17 +59,23 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("suggestions:list")
 
 
-@login_required
-def suggestion_list(request: HttpRequest) -> HttpResponse:
+def filtered_suggestions(request: HttpRequest) -> tuple[SuggestionFilter, QuerySet]:
+    """The suggestions the user may see, narrowed by the list's filters (invalid ones ignored)."""
     base = (
         Suggestion.objects.visible_to(request.user)
         .select_related("session", "lead_deputy", "lead_unit")
         .order_by("-session__year", "session__name", "number")
     )
     filterset = SuggestionFilter(request.GET or None, queryset=base)
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else base
     if filterset.is_bound and not filterset.is_valid():
         messages.error(request, _("Some filters were not valid and were ignored."))
+        return filterset, base
+    return filterset, filterset.qs if filterset.is_bound else base
+
+
+@login_required
+def suggestion_list(request: HttpRequest) -> HttpResponse:
+    filterset, queryset = filtered_suggestions(request)
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -72,6 +84,34 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
         "figures": queryset.figures() if is_coordinator(request.user) else None,
         "can_register": is_coordinator(request.user),
         "can_export": is_coordinator(request.user),
+    })
+
+
+@login_required
+def suggestion_report(request: HttpRequest) -> HttpResponse:
+    """The office's figures by lead unit, for the list's filters; also as an Excel file."""
+    require_coordinator(request)
+    filterset, queryset = filtered_suggestions(request)
+    rows, total = report.by_unit(queryset), report.totals(queryset)
+    if request.GET.get("format") == "xlsx":
+        today = timezone.localdate()
+        title = _("Handling of deputies' suggestions, as of %(date)s") % {"date": chinese_date(today)}
+        workflow.record_event(None, actor=request.user, action="report_export", internal=True,
+                              object_label=request.GET.urlencode()[:200])
+        response = HttpResponse(
+            report.workbook(rows, total, title=title),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        filename = _("suggestion-figures-%(date)s.xlsx") % {"date": today.isoformat()}
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    query = request.GET.copy()
+    query.pop("format", None)
+    category_headings = [report.category_heading(c) for c in settings.HANDLING_CATEGORIES]
+    return render(request, "suggestions/report.html", {
+        "filter": filterset, "rows": rows, "total": total, "query": query.urlencode(),
+        "columns": report.COLUMNS, "category_headings": category_headings,
+        "width": 1 + len(report.COLUMNS) + len(category_headings),
     })
 
 

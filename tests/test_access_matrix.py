@@ -45,6 +45,8 @@ TABLE = {
     "suggestions:list": ("GET", {}, EVERYONE),
     "suggestions:create": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
                                              foreign=403)),
+    "suggestions:report": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
+                                             foreign=403)),
     "suggestions:detail": ("GET", {"pk": "suggestion"}, codes()),
     # No. 120 is evaluated: the office is sent back with a message.
     "suggestions:edit": ("GET", {"pk": "suggestion"}, codes(

@@ -36,6 +36,17 @@ def queries_for(client, url: str) -> int:
     return len(captured)
 
 
+def test_report_costs_the_same_for_more_suggestions_and_units(demo, login, user):
+    client = login("office")
+    add_suggestions(3, start=200, user=user)
+    few = queries_for(client, "/suggestions/report/")
+    add_suggestions(20, start=300, user=user)
+    Suggestion.objects.filter(number__gte=310).update(
+        lead_unit=HandlingUnit.objects.get(name="晋城市住房和城乡建设局")
+    )
+    assert queries_for(client, "/suggestions/report/") == few
+
+
 @pytest.mark.parametrize("username", ["office", "staff", "head", "deputy", "edu_staff"])
 @pytest.mark.parametrize("url", ["/suggestions/", "/suggestions/?overdue=1", "/suggestions/?q=建议"])
 def test_suggestion_list_costs_the_same_for_5_or_25_rows(demo, login, user, username, url):

@@ -1,6 +1,7 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from documents.formatting import chinese_date
 from suggestions.sanitize import sanitize_html
 
 register = template.Library()
@@ -15,6 +16,4 @@ def clean_html(value: str) -> str:
 @register.filter
 def cn_date(value) -> str:
     """2022年6月21日: the written form used in documents, without zero padding."""
-    if not value:
-        return ""
-    return f"{value.year}年{value.month}月{value.day}日"
+    return chinese_date(value)

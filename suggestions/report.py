@@ -1,0 +1,180 @@
+"""The figures offices report (DOMAIN.md), in total and by lead handling unit.
+
+One definition of each figure serves the list page's summary, the report page and its Excel
+file. Every figure counts suggestions, each once:
+
+- assigned (交办): past registration; the base of the rates below;
+- replied (办复): in a replied status; on time (按时办复): a reply was sent on or before the
+  due date in force (an approved extension moves it);
+- met (见面): at least one face-to-face consultation;
+- rated (测评): by the lead deputy's latest rating of the result; 满意率 is reported both as
+  满意 alone and as 满意 or 基本满意, both over the rated suggestions;
+- A/B/C/D: the handling result of the latest reply sent;
+- overdue and due within 15 days: awaiting a reply, past or near the due date.
+
+Each count is a conditional COUNT over EXISTS/subquery annotations: one query for the total,
+one for the rows by unit, however many suggestions there are.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import REPLIED, Rating, Status, due_soon_q, overdue_q
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    part: str
+    whole: str
+
+
+RATES = (
+    Rate("replied_rate", "replied", "assigned"),
+    Rate("on_time_rate", "on_time", "assigned"),
+    Rate("met_rate", "met", "assigned"),
+    Rate("fully_satisfied_rate", "satisfied", "rated"),
+    Rate("satisfied_rate", "satisfied_or_basically", "rated"),
+)
+
+
+def ratio(counts: dict, rate: Rate) -> float | None:
+    whole = counts[rate.whole]
+    return counts[rate.part] / whole if whole else None
+
+
+def share(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def _annotated(queryset: QuerySet) -> QuerySet:
+    from consultations.models import Consultation, Method
+    from replies.models import Evaluation, Reply, ReplyStatus
+
+    sent = Reply.objects.filter(suggestion=OuterRef("pk"), status=ReplyStatus.SENT)
+    latest_rating = (
+        Evaluation.objects.filter(reply__suggestion=OuterRef("pk"), deputy=OuterRef("lead_deputy"))
+        .order_by("-created_at", "-pk").values("result")[:1]
+    )
+    return queryset.order_by().annotate(
+        report_met=Exists(
+            Consultation.objects.filter(suggestion=OuterRef("pk"), method=Method.FACE_TO_FACE)
+        ),
+        report_on_time=Exists(sent.filter(sent_at__date__lte=OuterRef("due_on"))),
+        report_rating=Subquery(latest_rating),
+        report_category=Subquery(sent.order_by("-version").values("category")[:1]),
+    )
+
+
+def _measures() -> dict:
+    measures = {
+        "total": Count("pk"),
+        "assigned": Count("pk", filter=~Q(status=Status.REGISTERED)),
+        "replied": Count("pk", filter=Q(status__in=REPLIED)),
+        "on_time": Count("pk", filter=Q(report_on_time=True)),
+        "met": Count("pk", filter=Q(report_met=True)),
+        "rated": Count("pk", filter=Q(report_rating__isnull=False)),
+        "satisfied": Count("pk", filter=Q(report_rating=Rating.SATISFIED)),
+        "basically": Count("pk", filter=Q(report_rating=Rating.BASICALLY)),
+        "unsatisfied": Count("pk", filter=Q(report_rating=Rating.UNSATISFIED)),
+        "overdue": Count("pk", filter=overdue_q()),
+        "due_soon": Count("pk", filter=due_soon_q()),
+    }
+    # Indexed names: the configured categories may be any text (甲/乙/丙).
+    for index, category in enumerate(settings.HANDLING_CATEGORIES):
+        measures[f"category_{index}"] = Count("pk", filter=Q(report_category=category))
+    return measures
+
+
+def _finish(counts: dict) -> dict:
+    counts["satisfied_or_basically"] = counts["satisfied"] + counts["basically"]
+    counts["categories"] = [
+        (category, counts.pop(f"category_{index}"))
+        for index, category in enumerate(settings.HANDLING_CATEGORIES)
+    ]
+    for rate in RATES:
+        counts[rate.key] = share(ratio(counts, rate))
+    counts["cells"] = [counts[key] for key, _label in COLUMNS] + [n for _c, n in counts["categories"]]
+    return counts
+
+
+def totals(queryset: QuerySet) -> dict:
+    """The figures over all of ``queryset``."""
+    return _finish(_annotated(queryset).aggregate(**_measures()))
+
+
+def by_unit(queryset: QuerySet) -> list[dict]:
+    """The figures per lead unit (assigned suggestions only), largest load first."""
+    rows = (
+        _annotated(queryset.filter(lead_unit__isnull=False))
+        .values("lead_unit_id", "lead_unit__name")
+        .annotate(**_measures())
+        .order_by("-assigned", "lead_unit__name")
+    )
+    return [_finish(dict(row, unit=row["lead_unit__name"])) for row in rows]
+
+
+# The report's columns, in order: (key, heading). Keys ending in "_rate" are shares.
+COLUMNS = (
+    ("assigned", gettext_lazy("Assigned")),
+    ("replied", gettext_lazy("Replied")),
+    ("replied_rate", gettext_lazy("Reply rate")),
+    ("on_time", gettext_lazy("Replied on time")),
+    ("on_time_rate", gettext_lazy("On-time reply rate")),
+    ("met", gettext_lazy("Met face to face")),
+    ("met_rate", gettext_lazy("Face-to-face rate")),
+    ("rated", gettext_lazy("Rated")),
+    ("satisfied", gettext_lazy("Satisfied")),
+    ("basically", gettext_lazy("Basically satisfied")),
+    ("unsatisfied", gettext_lazy("Unsatisfied")),
+    ("fully_satisfied_rate", gettext_lazy("Satisfaction rate (satisfied only)")),
+    ("satisfied_rate", gettext_lazy("Satisfaction rate (incl. basically satisfied)")),
+    ("overdue", gettext_lazy("Overdue")),
+)
+RATE_BY_KEY = {rate.key: rate for rate in RATES}
+
+
+def category_heading(category: str) -> str:
+    return _("Class %(category)s") % {"category": category}
+
+
+def workbook(rows: list[dict], total: dict, *, title: str) -> bytes:
+    """The report as an Excel file: numbers as numbers, shares as percentages."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = str(_("Report"))[:31]
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    categories = [category_heading(category) for category in settings.HANDLING_CATEGORIES]
+    sheet.append([str(_("Lead unit"))] + [str(label) for _key, label in COLUMNS] + categories)
+    for row in [*rows, dict(total, unit=str(_("Total")))]:
+        values = [row["unit"]]
+        for key, _label in COLUMNS:
+            rate = RATE_BY_KEY.get(key)
+            values.append(ratio(row, rate) if rate else row[key])
+        values += [count for _category, count in row["categories"]]
+        sheet.append(values)
+    percent_columns = [index + 2 for index, (key, _label) in enumerate(COLUMNS) if key in RATE_BY_KEY]
+    for line in sheet.iter_rows(min_row=3):
+        for index in percent_columns:
+            line[index - 1].number_format = "0%"
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 28
+    sheet.freeze_panes = "B3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
