@@ -200,6 +200,7 @@ OTHER_ACTIONS = {
     "reply_returned": gettext_lazy("Reply returned to the handler"),
     "reply_signed": gettext_lazy("Reply signed off"),
     "pdf_export": gettext_lazy("PDF exported"),
+    "report_export": gettext_lazy("Figures exported to Excel"),
     "attachment": gettext_lazy("Attachment uploaded"),
     "evaluation": gettext_lazy("Deputy's evaluation"),
 }

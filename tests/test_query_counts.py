@@ -67,7 +67,7 @@ def add_history(suggestion, *, user, round: int) -> None:
             suggestion=suggestion, deputy=suggestion.lead_deputy, held_on=datetime.date(2026, 10, day),
             place="会议室", attendees="延娜", created_by=user("staff"),
         )
-        record_event(suggestion, actor=user("staff"), action="consultation_add", note=f"第{day}次")
+        record_event(suggestion, actor=user("staff"), action="consultation", note=f"第{day}次")
     if round == 0:
         reply_create_draft(suggestion=suggestion, user=user("staff"))
 
