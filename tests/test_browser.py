@@ -111,3 +111,19 @@ def test_head_signs_off_a_reply_in_the_browser(seeded, live_server, browser):
     page.click("button:has-text('签发')")
     page.wait_for_selector(".msg-success")
     assert Reply.objects.get(pk=reply.pk).status == "signed"
+
+
+def test_deputy_reads_the_list_and_the_letter_on_a_phone(seeded, live_server, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    log_in(page, live_server, "deputy")
+    # Each suggestion is a labelled card; nothing needs sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert not page.locator("table.list thead").is_visible()
+    label = page.evaluate(
+        "getComputedStyle(document.querySelector('table.list td'), '::before').content"
+    )
+    assert label == '"编号"'
+    page.click("text=关于应加强加速 5G 新型基建发展")
+    page.click("text=关于市八届人大一次会议第120号建议的回复")
+    page.wait_for_selector(".letter-heading")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
