@@ -164,6 +164,8 @@ def workbook(rows: list[dict], total: dict, *, title: str) -> bytes:
             values.append(ratio(row, rate) if rate else row[key])
         values += [count for _category, count in row["categories"]]
         sheet.append(values)
+        # A name is text, never a formula (openpyxl would store "=…" as one).
+        sheet.cell(row=sheet.max_row, column=1).data_type = "s"
     percent_columns = [index + 2 for index, (key, _label) in enumerate(COLUMNS) if key in RATE_BY_KEY]
     for line in sheet.iter_rows(min_row=3):
         for index in percent_columns:

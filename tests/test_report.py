@@ -8,7 +8,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from replies.models import Evaluation, Reply
-from suggestions.models import Event, Rating, Suggestion
+from suggestions.models import Event, HandlingUnit, Rating, Suggestion
 
 GXJ = "晋城市工业和信息化局"
 
@@ -84,6 +84,14 @@ def test_excel_download_has_numbers_and_percentages_and_is_logged(demo, login, u
     assert by_unit["合计"][1].value == 4
     assert headings[-4:] == ["A类", "B类", "C类", "D类"] and gxj[-4].value == 1
     assert Event.objects.filter(action="report_export", actor=user("office")).exists()
+
+
+def test_a_unit_name_is_never_a_formula_in_excel(demo, login):
+    HandlingUnit.objects.filter(name=GXJ).update(name='=HYPERLINK("http://x.example","点击")')
+    response = login("office").get("/suggestions/report/", {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = sheet["A3"]
+    assert cell.value == '=HYPERLINK("http://x.example","点击")' and cell.data_type == "s"
 
 
 @pytest.mark.parametrize("username", ["staff", "head", "deputy", "agri_staff"])
