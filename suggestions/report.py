@@ -45,6 +45,26 @@ RATES = (
 )
 
 
+# The report's columns, in order: (key, heading); the RATES are shares, the rest counts.
+COLUMNS = (
+    ("assigned", gettext_lazy("Assigned")),
+    ("replied", gettext_lazy("Replied")),
+    ("replied_rate", gettext_lazy("Reply rate")),
+    ("on_time", gettext_lazy("Replied on time")),
+    ("on_time_rate", gettext_lazy("On-time reply rate")),
+    ("met", gettext_lazy("Met face to face")),
+    ("met_rate", gettext_lazy("Face-to-face rate")),
+    ("rated", gettext_lazy("Rated")),
+    ("satisfied", gettext_lazy("Satisfied")),
+    ("basically", gettext_lazy("Basically satisfied")),
+    ("unsatisfied", gettext_lazy("Unsatisfied")),
+    ("fully_satisfied_rate", gettext_lazy("Satisfaction rate (satisfied only)")),
+    ("satisfied_rate", gettext_lazy("Satisfaction rate (incl. basically satisfied)")),
+    ("overdue", gettext_lazy("Overdue")),
+)
+RATE_BY_KEY = {rate.key: rate for rate in RATES}
+
+
 def ratio(counts: dict, rate: Rate) -> float | None:
     whole = counts[rate.whole]
     return counts[rate.part] / whole if whole else None
@@ -119,26 +139,6 @@ def by_unit(queryset: QuerySet) -> list[dict]:
         .order_by("-assigned", "lead_unit__name")
     )
     return [_finish(dict(row, unit=row["lead_unit__name"])) for row in rows]
-
-
-# The report's columns, in order: (key, heading). Keys ending in "_rate" are shares.
-COLUMNS = (
-    ("assigned", gettext_lazy("Assigned")),
-    ("replied", gettext_lazy("Replied")),
-    ("replied_rate", gettext_lazy("Reply rate")),
-    ("on_time", gettext_lazy("Replied on time")),
-    ("on_time_rate", gettext_lazy("On-time reply rate")),
-    ("met", gettext_lazy("Met face to face")),
-    ("met_rate", gettext_lazy("Face-to-face rate")),
-    ("rated", gettext_lazy("Rated")),
-    ("satisfied", gettext_lazy("Satisfied")),
-    ("basically", gettext_lazy("Basically satisfied")),
-    ("unsatisfied", gettext_lazy("Unsatisfied")),
-    ("fully_satisfied_rate", gettext_lazy("Satisfaction rate (satisfied only)")),
-    ("satisfied_rate", gettext_lazy("Satisfaction rate (incl. basically satisfied)")),
-    ("overdue", gettext_lazy("Overdue")),
-)
-RATE_BY_KEY = {rate.key: rate for rate in RATES}
 
 
 def category_heading(category: str) -> str:
