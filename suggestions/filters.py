@@ -1,9 +1,11 @@
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import CoHandling, CongressSession, HandlingUnit, Status, Suggestion, Topic
+from .report import category_heading, handling_result
 
 
 def yes_no():
@@ -25,6 +27,10 @@ class SuggestionFilter(django_filters.FilterSet):
     topic = django_filters.ChoiceFilter(
         label=_("Category"), choices=Topic.choices, empty_label=_("All")
     )
+    result = django_filters.ChoiceFilter(
+        label=_("Handling result"), method="by_result", empty_label=_("All"),
+        choices=lambda: [(c, category_heading(c)) for c in settings.HANDLING_CATEGORIES],
+    )
     key_supervision = django_filters.BooleanFilter(label=_("Key supervision"), widget=yes_no())
     overdue = django_filters.BooleanFilter(
         label=_("Overdue"), method="by_overdue", widget=yes_no()
@@ -35,8 +41,8 @@ class SuggestionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Suggestion
-        fields = ["q", "status", "session", "unit", "topic", "key_supervision", "overdue",
-                  "due_soon"]
+        fields = ["q", "status", "session", "unit", "topic", "result", "key_supervision",
+                  "overdue", "due_soon"]
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -54,6 +60,12 @@ class SuggestionFilter(django_filters.FilterSet):
             return queryset
         co_unit = CoHandling.objects.filter(suggestion=OuterRef("pk"), unit=value)
         return queryset.filter(Q(lead_unit=value) | Q(Exists(co_unit)))
+
+    def by_result(self, queryset, name, value):
+        """B and C items are tracked until solved, into the next year (DOMAIN.md)."""
+        if not value:
+            return queryset
+        return queryset.alias(handling_result=handling_result()).filter(handling_result=value)
 
     def by_overdue(self, queryset, name, value):
         if value is None:

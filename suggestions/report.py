@@ -74,11 +74,22 @@ def share(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
+def _sent_replies() -> QuerySet:
+    from replies.models import Reply, ReplyStatus
+
+    return Reply.objects.filter(suggestion=OuterRef("pk"), status=ReplyStatus.SENT)
+
+
+def handling_result() -> Subquery:
+    """The suggestion's handling result (A/B/C/D): that of the latest reply sent, if any."""
+    return Subquery(_sent_replies().order_by("-version").values("category")[:1])
+
+
 def _annotated(queryset: QuerySet) -> QuerySet:
     from consultations.models import Consultation, Method
-    from replies.models import Evaluation, Reply, ReplyStatus
+    from replies.models import Evaluation
 
-    sent = Reply.objects.filter(suggestion=OuterRef("pk"), status=ReplyStatus.SENT)
+    sent = _sent_replies()
     latest_rating = (
         Evaluation.objects.filter(reply__suggestion=OuterRef("pk"), deputy=OuterRef("lead_deputy"))
         .order_by("-created_at", "-pk").values("result")[:1]
@@ -89,7 +100,7 @@ def _annotated(queryset: QuerySet) -> QuerySet:
         ),
         report_on_time=Exists(sent.filter(sent_at__date__lte=OuterRef("due_on"))),
         report_rating=Subquery(latest_rating),
-        report_category=Subquery(sent.order_by("-version").values("category")[:1]),
+        report_category=handling_result(),
     )
 
 

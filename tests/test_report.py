@@ -99,3 +99,18 @@ def test_only_the_office_sees_the_report(demo, login, username):
     client = login(username)
     assert client.get("/suggestions/report/").status_code == 403
     assert client.get("/suggestions/report/", {"format": "xlsx"}).status_code == 403
+
+
+def test_office_finds_suggestions_by_handling_result(demo, login, user):
+    client = login("office")
+    listed = client.get("/suggestions/", {"result": "A"}).context["page"]
+    assert [s.number for s in listed] == [120]
+    assert list(client.get("/suggestions/", {"result": "B"}).context["page"]) == []
+    # The result is read from the reply sent, not stored twice: change it there and it follows.
+    Reply.objects.filter(suggestion__number=120).update(category="B")
+    listed = client.get("/suggestions/", {"result": "B"}).context["page"]
+    assert [s.number for s in listed] == [120]
+    rows = client.get("/suggestions/report/", {"result": "B"}).context["rows"]
+    assert [(row["unit"], row["assigned"], dict(row["categories"])["B"]) for row in rows] == [
+        (GXJ, 1, 1)
+    ]
