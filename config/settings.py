@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "core",
     "suggestions",
     "consultations",
     "replies",

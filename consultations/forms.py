@@ -1,9 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.uploads import sniff
 from suggestions.forms import DateInput
 from suggestions.models import Rating, category_choices
-from suggestions.uploads import sniff
 
 from .models import Attachment, Consultation, Signature
 

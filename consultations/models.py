@@ -27,7 +27,7 @@ class ConsultationQuerySet(models.QuerySet):
     def visible_to(self, user) -> ConsultationQuerySet:
         """Units and the office see every record of a visible suggestion; a deputy sees the
         records of their own meetings (a record carries the deputy's phone)."""
-        from suggestions.roles import Role, role_of
+        from core.roles import Role, role_of
 
         scoped = self.filter(suggestion__in=Suggestion.objects.visible_to(user))
         if role_of(user) == Role.DEPUTY:

@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from suggestions.locking import save_with_lock
+from core.locking import save_with_lock
+from core.roles import Role, role_of, user_unit_id
+from core.sanitize import html_to_text
 from suggestions.models import Status, Suggestion
-from suggestions.roles import Role, role_of, user_unit_id
-from suggestions.sanitize import html_to_text
 from suggestions.workflow import WorkflowError, record_event
 
 from .models import Consultation, Signature

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from suggestions.http import pdf_response, perform
-from suggestions.locking import StaleEdit
-from suggestions.sanitize import html_to_text
+from core.http import pdf_response, perform
+from core.locking import StaleEdit
+from core.sanitize import html_to_text
 from suggestions.views import visible_suggestion
 from suggestions.workflow import WorkflowError, record_event
 

@@ -5,11 +5,12 @@ Plain functions with no WeasyPrint import, so views can use them cheaply.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from core.formatting import chinese_date  # noqa: F401  (re-exported for the PDFs)
 
 DISCLOSURE_LABELS = {
     "agreed": "同意公开",
@@ -18,11 +19,6 @@ DISCLOSURE_LABELS = {
     "withheld": "不予公开",
 }
 HEADING_NUMERALS = "一二三四五六七八九十"
-
-
-def chinese_date(day: datetime.date | None) -> str:
-    """2022年6月21日: Arabic numerals, no zero padding (GB/T 9704)."""
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
 def inline_markup(text: str) -> SafeString:

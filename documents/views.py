@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.roles import Role, role_of
 from replies.models import Reply
-from suggestions.roles import Role, role_of
 
 from .formatting import chinese_date, format_code
 from .models import ExportJob

@@ -34,7 +34,7 @@ class ReplyQuerySet(models.QuerySet):
     def visible_to(self, user) -> ReplyQuerySet:
         """Drafts stay inside the issuing unit and the office; deputies and co-units see the
         reply once it is sent."""
-        from suggestions.roles import Role, role_of, user_unit_id
+        from core.roles import Role, role_of, user_unit_id
 
         scoped = self.filter(suggestion__in=Suggestion.objects.visible_to(user))
         role = role_of(user)

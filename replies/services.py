@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from suggestions.locking import save_with_lock
+from core.locking import save_with_lock
+from core.roles import Role, display_name, role_of, user_unit_id
 from suggestions.models import Deputy, Rating, Status, Suggestion
-from suggestions.roles import Role, display_name, role_of, user_unit_id
 from suggestions.workflow import WorkflowError, record_event, transition
 
 from .models import LETTER_FIELDS, Evaluation, Reply, ReplyStatus

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.http import pdf_response, perform
+from core.locking import StaleEdit
+from core.roles import Role, role_of, user_unit_id
 from documents.formatting import body_blocks
-from suggestions.http import pdf_response, perform
-from suggestions.locking import StaleEdit
-from suggestions.roles import Role, role_of, user_unit_id
 from suggestions.views import visible_suggestion
 from suggestions.workflow import WorkflowError, record_event
 

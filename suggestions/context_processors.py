@@ -1,4 +1,4 @@
-from .roles import Role, display_name, role_of
+from core.roles import Role, display_name, role_of
 
 
 def role(request) -> dict:

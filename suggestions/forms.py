@@ -33,7 +33,7 @@ class SuggestionForm(forms.ModelForm):
             )
         content = (data.get("content") or "").strip()
         if content:
-            from .sanitize import html_to_text, sanitize_html
+            from core.sanitize import html_to_text, sanitize_html
 
             if not html_to_text(sanitize_html(content)):
                 self.add_error("content", _("The main content is empty once formatting is removed."))

@@ -15,8 +15,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .sanitize import sanitize_html
-from .uploads import validate_seal_image
+from core.sanitize import sanitize_html
+from core.uploads import validate_seal_image
 
 
 class CongressSession(models.Model):
@@ -201,7 +201,7 @@ REPLIED = frozenset({Status.REPLIED, Status.EVALUATED, Status.CLOSED})
 class SuggestionQuerySet(models.QuerySet):
     def visible_to(self, user) -> SuggestionQuerySet:
         """The suggestions ``user`` may see; everything else answers 404."""
-        from .roles import Role, role_of
+        from core.roles import Role, role_of
 
         role = role_of(user)
         if role in (Role.ADMIN, Role.OFFICE):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from core.roles import Role, role_of
+
 from .models import Event, Suggestion
-from .roles import Role, role_of
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _deputy_wording(event: Event) -> str:
 
 
 def _actor_name(event: Event) -> str:
-    from .roles import display_name
+    from core.roles import display_name
 
     return display_name(event.actor) if event.actor else ""
 

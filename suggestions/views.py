@@ -20,14 +20,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from documents.formatting import chinese_date
+from core.formatting import chinese_date
+from core.http import perform
+from core.roles import Role, is_coordinator, role_of, user_unit_id
 
 from . import report, workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
-from .http import perform
 from .models import CoHandling, Status, Suggestion
-from .roles import Role, is_coordinator, role_of, user_unit_id
 from .timeline import timeline_for
 
 PANEL_MOVES = {"assign", "reassign", "accept", "request_return", "reject_return", "close"}

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.roles import Role, role_of, user_unit_id
+
 from .models import CoHandling, Event, HandlingUnit, Status, Suggestion
-from .roles import Role, role_of, user_unit_id
 
 
 class WorkflowError(Exception):

@@ -94,10 +94,10 @@ def test_script_payload_in_suggestion_never_runs(seeded, live_server, browser):
 def test_head_signs_off_a_reply_in_the_browser(seeded, live_server, browser):
     from django.contrib.auth import get_user_model
 
+    from core.roles import role_of  # noqa: F401  (imports the app registry)
     from replies.models import Reply
     from replies.services import reply_create_draft, reply_submit
     from suggestions.models import Suggestion
-    from suggestions.roles import role_of  # noqa: F401  (imports the app registry)
 
     staff = get_user_model().objects.get(username="staff")
     reply = reply_create_draft(suggestion=Suggestion.objects.get(number=123), user=staff)

@@ -1,8 +1,8 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from documents.formatting import chinese_date
-from suggestions.sanitize import sanitize_html
+from core.formatting import chinese_date
+from core.sanitize import sanitize_html
 
 register = template.Library()
 
