@@ -3,6 +3,7 @@
 One module for every environment: production differs only by the variables it sets.
 """
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,14 @@ TESTING = env_bool("TESTING", "pytest" in sys.modules)
 # `check --deploy` reports it, while commands that sign nothing (migrate, makemigrations)
 # still run.
 SECRET_KEY = env_str("SECRET_KEY") or ("dev-only-insecure-key-change-me" if DEBUG or TESTING else "")
+# Keys the verification fingerprint of signed letters (HMAC-SHA256): someone who can write the
+# database cannot forge a letter's fingerprint without it. A key of its own, never SECRET_KEY
+# (rotating that must not void every signed letter). Production must set it: left empty,
+# signing and verifying letters fail and `check --deploy` reports it (documents.E002).
+VERIFICATION_KEY_DEVELOPMENT = "dev-only-insecure-verification-key"
+VERIFICATION_KEY = env_str("VERIFICATION_KEY") or (
+    VERIFICATION_KEY_DEVELOPMENT if DEBUG or TESTING else ""
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -56,11 +65,13 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "core",
     "suggestions",
     "consultations",
     "replies",
     "documents",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the login page saying so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +134,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "suggestions:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -157,8 +175,16 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Opt-in: includeSubDomains would force HTTPS on every other host of the bureau's domain
+    # (many intranet services are plain HTTP), and preload lists are hard to leave.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Left off on purpose, so `check --deploy` need not warn about them.
+    SILENCED_SYSTEM_CHECKS = [
+        check for check, opted_in in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+                                      ("security.W021", SECURE_HSTS_PRELOAD))
+        if not opted_in
+    ]
     if env_bool("BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Every asset is served from our own static tree (offline intranet), so the policy is strict.
@@ -168,9 +194,30 @@ CONTENT_SECURITY_POLICY = env_str(
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
 )
 
-# Login throttling: this many failures per username or per client address in the window.
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username from one
+# client address lock that pair out for LOGIN_FAILURE_WINDOW seconds after the last failure.
+# The same user from another address, and other users from the same address (a whole bureau
+# behind one proxy), can still log in. Failures are counted in the database, shared by every
+# process.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60)
+# The reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
+# believed: the client is the last address in it that is not one of them. Empty: the
+# header is ignored and the client is REMOTE_ADDR.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo fails at start-up, not silently
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = "suggestions.auth.failure_limit"  # LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = "suggestions.auth.cool_off"  # LOGIN_FAILURE_WINDOW
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "suggestions.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "suggestions.auth.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out neither count nor extend the lock-out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
 
 # --- Domain rules that differ by place (DOMAIN.md gives the defaults) ---
 REPLY_DUE_MONTHS = env_int("REPLY_DUE_MONTHS", 3)
@@ -178,6 +225,9 @@ REPLY_MAX_EXTENDED_MONTHS = env_int("REPLY_MAX_EXTENDED_MONTHS", 6)
 RETURN_REQUEST_WORKING_DAYS = env_int("RETURN_REQUEST_WORKING_DAYS", 7)
 CO_OPINION_DUE_MONTHS = env_int("CO_OPINION_DUE_MONTHS", 1)
 REHANDLING_DUE_MONTHS = env_int("REHANDLING_DUE_MONTHS", 1)
+# Whose 不满意 sends a suggestion back for re-handling, and whose rating the 满意率 counts:
+# "lead" (the lead deputy's rating of the result) or "any" (the least satisfied deputy).
+REHANDLING_TRIGGER = env_str("REHANDLING_TRIGGER", "lead")
 # Which handling-result categories a place uses (A/B/C/D by default; some use A/B/C only).
 HANDLING_CATEGORIES = env_list("HANDLING_CATEGORIES", "A,B,C,D")
 # Public base URL printed in QR codes on signed letters (verification page).

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import OnceMixin
 from core.uploads import sniff
 from suggestions.forms import DateInput
 from suggestions.models import Rating, category_choices
@@ -8,7 +9,7 @@ from suggestions.models import Rating, category_choices
 from .models import Attachment, Consultation, Signature
 
 
-class ConsultationForm(forms.ModelForm):
+class ConsultationForm(OnceMixin, forms.ModelForm):
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:

@@ -6,19 +6,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import rules
+from core.forms import AlreadySubmitted, redirect_to_first, submit_once
 from core.http import pdf_response, perform
 from core.locking import StaleEdit
+from core.rules import WorkflowError
 from core.sanitize import html_to_text
 from suggestions.views import visible_suggestion
-from suggestions.workflow import WorkflowError, record_event
+from suggestions.workflow import record_event
 
 from . import services
 from .forms import AttachmentForm, ConfirmForm, ConsultationForm
-from .models import Attachment, Consultation, Signature
+from .models import Attachment, Consultation
 
 
 def visible_record(request: HttpRequest, pk: int) -> Consultation:
@@ -35,8 +39,10 @@ def _form_data(form: ConsultationForm) -> dict:
 @login_required
 def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, suggestion_pk)
-    if not services.can_log(suggestion, request.user):
-        messages.error(request, _("You cannot log a consultation for this suggestion now."))
+    try:
+        rules.check(suggestion, "log_consultation", request.user)
+    except WorkflowError as error:
+        messages.error(request, error.message)
         return redirect("suggestions:detail", pk=suggestion.pk)
     initial = {
         "attendee_phone": getattr(request.user.staff_member, "phone", ""),
@@ -45,10 +51,16 @@ def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpRespons
     }
     form = ConsultationForm(request.POST or None, suggestion=suggestion, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        def create():
             record = services.consultation_create(
                 suggestion=suggestion, user=request.user, data=_form_data(form)
             )
+            return record, reverse("consultations:detail", args=[record.pk])
+
+        try:
+            record = submit_once(form, request.user, create)
+        except AlreadySubmitted as first:
+            return redirect_to_first(first, reverse("suggestions:detail", args=[suggestion.pk]))
         except WorkflowError as error:
             messages.error(request, error.message)
         else:
@@ -60,16 +72,13 @@ def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpRespons
 @login_required
 def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = visible_record(request, pk)
-    user = request.user
+    moves = rules.available_moves(record, request.user)
     return render(request, "consultations/detail.html", {
         "record": record,
         "suggestion": record.suggestion,
-        "can_edit": services.can_log(record.suggestion, user)
-        and record.signature != Signature.ONLINE,
-        "can_confirm": getattr(getattr(user, "deputy", None), "pk", None) == record.deputy_id
-        and record.signature == Signature.PENDING,
+        "moves": moves,
         "attachments": record.attachments.all(),
-        "attachment_form": AttachmentForm() if services.can_log(record.suggestion, user) else None,
+        "attachment_form": AttachmentForm() if "attach" in moves else None,
         "confirm_form": ConfirmForm(),
     })
 
@@ -78,14 +87,13 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     record = visible_record(request, pk)
     suggestion = record.suggestion
-    if not services.can_log(suggestion, request.user):
-        messages.error(request, _("You cannot edit this record."))
-        return redirect("consultations:detail", pk=pk)
-    if record.signature == Signature.ONLINE:
-        messages.error(request, _("The deputy has confirmed this record online; it can no longer "
-                                  "be changed. Log a new consultation instead."))
+    try:
+        rules.check(record, "edit", request.user)
+    except WorkflowError as error:
+        messages.error(request, error.message)
         return redirect("consultations:detail", pk=pk)
     form = ConsultationForm(request.POST or None, instance=record, suggestion=suggestion)
+    conflicts = None
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("lock_version")
         try:
@@ -95,6 +103,18 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=expected if expected is not None else -1,
             )
         except StaleEdit as error:
+            # The saved record beside the user's text; saving again, having seen it, works.
+            saved = Consultation.objects.get(pk=pk)
+            conflicts = [
+                (str(form.fields[name].label), services.field_text(saved, name),
+                 services.field_text(form.instance, name))
+                for name in services.RECORD_FIELDS
+                if services.field_text(saved, name) != services.field_text(form.instance, name)
+            ]
+            data = request.POST.copy()
+            data["lock_version"] = saved.lock_version
+            form = ConsultationForm(data, instance=saved, suggestion=suggestion)
+            form.is_valid()
             form.add_error(None, error.message)
         except WorkflowError as error:
             messages.error(request, error.message)
@@ -102,7 +122,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Consultation record saved."))
             return redirect("consultations:detail", pk=pk)
     return render(request, "consultations/form.html", {
-        "form": form, "suggestion": suggestion, "record": record,
+        "form": form, "suggestion": suggestion, "record": record, "conflicts": conflicts,
     })
 
 

@@ -72,7 +72,7 @@ class Move:
     sources: frozenset[str]
     target: str | None
     roles: Mapping[Role, Scope]
-    where: Callable[[], Q] | None = None
+    where: Callable[[Any], Q] | None = None  # user -> Q
     where_refusal: str | Promise = ""
     checks: tuple[Check, ...] = ()
     effects: tuple[Effect, ...] = ()
@@ -91,6 +91,11 @@ class Move:
         return self.event or self.name
 
     @property
+    def link(self) -> str:
+        """The URL name of the move's own page, for moves offered as a link."""
+        return self.ui.removeprefix("link:") if self.ui.startswith("link:") else ""
+
+    @property
     def is_offered(self) -> bool:
         return bool(self.ui)
 
@@ -104,7 +109,7 @@ class Move:
             return None
         condition = scope.q(user)
         if self.where is not None:
-            condition &= self.where()
+            condition &= self.where(user)
         return condition
 
     def q(self, user, status_field: str = "status") -> Q | None:
@@ -158,6 +163,10 @@ def machine(model: type[models.Model], *, log: Callable[..., None] | None = None
             raise LookupError(f"No rule machine for {model.__name__}")
         _MACHINES[model] = Machine(model, log=log, status_field=status_field)
     return _MACHINES[model]
+
+
+def machines() -> list[Machine]:
+    return list(_MACHINES.values())
 
 
 def machine_of(obj) -> Machine:
@@ -218,7 +227,7 @@ def check(obj, name: str, user, *, note: str = "", params: dict | None = None) -
     scope = move.scope_for(user)
     if scope is None:
         raise WorkflowError(_("You are not allowed to do this: %(action)s.") % {"action": move.label})
-    flags = _flags(obj, {"scope": scope.q(user), "where": move.where() if move.where else Q()})
+    flags = _flags(obj, {"scope": scope.q(user), "where": move.where(user) if move.where else Q()})
     if not flags["scope"]:
         raise WorkflowError(str(scope.refusal) or _("You are not allowed to do this."))
     if mach.status_of(obj) not in move.sources:

@@ -145,7 +145,7 @@ def export_replies(
                     name = reply.pdf_filename()
                     writer.write(name, next(pdfs))
                     record_event(
-                        reply.suggestion, actor=actor, action="pdf_export", internal=True,
+                        reply.suggestion, actor=actor, action="bulk_export", internal=True,
                         object_label=str(reply), note=note,
                     )
                     done += 1

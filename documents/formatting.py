@@ -18,6 +18,12 @@ DISCLOSURE_LABELS = {
     "on_request": "依申请公开",
     "withheld": "不予公开",
 }
+# The deputy's satisfaction (suggestions.models.Rating) as the paper forms write it.
+SATISFACTION_LABELS = {
+    "satisfied": "满意",
+    "basically": "基本满意",
+    "unsatisfied": "不满意",
+}
 HEADING_NUMERALS = "一二三四五六七八九十"
 
 

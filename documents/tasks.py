@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from .models import ExportJob
@@ -60,7 +61,7 @@ def run_export_job(job_id: str) -> int:
     try:
         done = export_replies(
             replies, ZipWriter(path), actor=job.created_by, progress=progress,
-            note=f"bulk export {job.pk}",
+            note=_("Export job %(id)s") % {"id": job.pk},
         )
     except Exception as error:
         logger.exception("Export %s failed", job.pk)

@@ -25,6 +25,8 @@ class ReplyStatus(models.TextChoices):
     PENDING = "pending", _("awaiting sign-off")
     SIGNED = "signed", _("signed")
     SENT = "sent", _("sent")
+    # An unsigned draft of a unit the suggestion was taken away from: kept on record.
+    WITHDRAWN = "withdrawn", _("withdrawn")
 
 
 class ReplyQuerySet(models.QuerySet):
@@ -140,15 +142,39 @@ class Reply(models.Model):
         return self.status == ReplyStatus.DRAFT
 
     def letter_content(self) -> dict:
+        """Everything the fingerprint covers: the letter, and all the verification page shows."""
+        suggestion = self.suggestion
         return {
             name: (getattr(self, name).isoformat() if name == "letter_date" and self.letter_date
                    else str(getattr(self, name) or ""))
             for name in LETTER_FIELDS
-        } | {"suggestion": self.suggestion.reference, "version": self.version}
+        } | {
+            "suggestion": suggestion.reference,
+            "suggestion_session": suggestion.session.name,
+            "suggestion_number": suggestion.number,
+            "suggestion_title": suggestion.title,
+            "issuing_unit": self.issuing_unit_id,
+            "version": self.version,
+        }
 
     def compute_hash(self) -> str:
+        """HMAC-SHA256 of the letter's content, keyed by settings.VERIFICATION_KEY.
+
+        A keyed fingerprint: whoever can write the database but does not hold the key cannot
+        change a letter and make its stored fingerprint match again.
+        """
+        import hmac
+
+        from django.core.exceptions import ImproperlyConfigured
+
+        key = getattr(settings, "VERIFICATION_KEY", "")
+        if not key:
+            raise ImproperlyConfigured(
+                "VERIFICATION_KEY is not set: signed letters can be neither fingerprinted nor "
+                "verified."
+            )
         canonical = json.dumps(self.letter_content(), ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return hmac.new(key.encode("utf-8"), canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def pdf_filename(self) -> str:
         suffix = f"（第{self.version}版）" if self.version > 1 else ""

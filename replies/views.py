@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,12 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import rules
 from core.http import pdf_response, perform
 from core.locking import StaleEdit
-from core.roles import Role, role_of, user_unit_id
+from core.rules import WorkflowError
 from documents.formatting import body_blocks
+from suggestions.models import Rating, Status
 from suggestions.views import visible_suggestion
-from suggestions.workflow import WorkflowError, record_event
+from suggestions.workflow import record_event
 
 from . import services
 from .forms import EvaluationForm, PaperEvaluationForm, ReplyForm, ReturnForm
@@ -30,10 +30,6 @@ def visible_reply(request: HttpRequest, pk: int) -> Reply:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _is_issuer(user, reply: Reply) -> bool:
-    return role_of(user) in (Role.HANDLER, Role.HEAD) and user_unit_id(user) == reply.issuing_unit_id
-
-
 @login_required
 @require_POST
 def reply_create(request: HttpRequest, suggestion_pk: int) -> HttpResponse:
@@ -41,6 +37,12 @@ def reply_create(request: HttpRequest, suggestion_pk: int) -> HttpResponse:
     try:
         reply = services.reply_create_draft(suggestion=suggestion, user=request.user)
     except WorkflowError as error:
+        # A double click: the first click made the draft; the second goes to it too.
+        draft = Reply.objects.visible_to(request.user).filter(
+            suggestion=suggestion, status__in=services.UNSIGNED, created_by=request.user,
+        ).first()
+        if draft is not None:
+            return redirect("replies:edit", pk=draft.pk)
         messages.error(request, error.message)
         return redirect("suggestions:detail", pk=suggestion.pk)
     messages.success(request, _("Draft created from the unit's template."))
@@ -51,51 +53,50 @@ def reply_create(request: HttpRequest, suggestion_pk: int) -> HttpResponse:
 def reply_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reply = visible_reply(request, pk)
     user = request.user
-    role = role_of(user)
-    deputy = getattr(user, "deputy", None)
-    latest = services.current_reply(reply.suggestion)
-    can_evaluate = (
-        role == Role.DEPUTY and reply.status == ReplyStatus.SENT and latest.pk == reply.pk
-        and not reply.evaluations.filter(deputy=deputy).exists()
+    moves = rules.available_moves(reply, user)
+    superseded_by = (
+        Reply.objects.filter(suggestion=reply.suggestion_id, version__gt=reply.version)
+        .exclude(status=ReplyStatus.WITHDRAWN).order_by("version").first()
     )
-    issuer = _is_issuer(user, reply)
+    paper_form = PaperEvaluationForm(reply=reply) if "rate_paper" in moves else None
+    if paper_form is not None and not paper_form.fields["deputy"].queryset.exists():
+        paper_form = None
     return render(request, "replies/detail.html", {
         "reply": reply,
         "suggestion": reply.suggestion,
         "blocks": body_blocks(reply.body or ""),  # as the PDF shows them: headings, bold runs
-        "is_latest": latest.pk == reply.pk,
-        "can_edit": issuer and reply.status == ReplyStatus.DRAFT,
-        "can_submit": issuer and reply.status == ReplyStatus.DRAFT,
-        "can_sign": role == Role.HEAD and issuer and reply.status == ReplyStatus.PENDING,
-        "can_send": reply.status == ReplyStatus.SIGNED and latest.pk == reply.pk
-        and (issuer or role in (Role.OFFICE, Role.ADMIN)),
-        "can_evaluate": can_evaluate,
-        "evaluation_form": EvaluationForm() if can_evaluate else None,
-        "paper_form": _paper_form(reply, user, latest),
+        "superseded_by": superseded_by,
+        "moves": moves,
+        "evaluation_form": EvaluationForm() if "rate" in moves else None,
+        "paper_form": paper_form,
         "return_form": ReturnForm(),
         "evaluations": reply.evaluations.select_related("deputy"),
-        "co_handlings": reply.suggestion.co_handlings.select_related("unit") if issuer else [],
     })
 
 
-def _paper_form(reply: Reply, user, latest: Reply) -> PaperEvaluationForm | None:
-    if role_of(user) not in (Role.OFFICE, Role.ADMIN) or reply.status != ReplyStatus.SENT:
-        return None
-    form = PaperEvaluationForm(reply=reply)
-    return form if latest.pk == reply.pk and form.fields["deputy"].queryset.exists() else None
+def _conflicts(form: ReplyForm, saved: Reply) -> list[tuple[str, str, str]]:
+    """(field, saved text, the user's text) for each field saved differently meanwhile."""
+    rows = []
+    for name in services.EDITABLE_FIELDS:
+        if name not in form.fields:
+            continue
+        mine = form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
+        ours, theirs = str(mine or ""), str(getattr(saved, name) or "")
+        if ours != theirs:
+            rows.append((str(form.fields[name].label), theirs, ours))
+    return rows
 
 
 @login_required
 def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
     reply = visible_reply(request, pk)
-    if not _is_issuer(request.user, reply):
-        messages.error(request, _("Only the issuing unit can edit this reply."))
-        return redirect("replies:detail", pk=pk)
-    if reply.is_frozen:
-        messages.error(request, _("This reply is signed and can no longer be edited; "
-                                  "create a new version instead."))
+    try:
+        rules.check(reply, "edit", request.user)
+    except WorkflowError as error:
+        messages.error(request, error.message)
         return redirect("replies:detail", pk=pk)
     form = ReplyForm(request.POST or None, instance=reply)
+    conflicts = None
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("lock_version")
         try:
@@ -104,6 +105,14 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=expected if expected is not None else -1,
             )
         except StaleEdit as error:
+            # Show what was saved meanwhile beside the user's text; the form now carries the
+            # current version, so saving again (having seen it) goes through.
+            saved = Reply.objects.get(pk=pk)
+            conflicts = _conflicts(form, saved)
+            data = request.POST.copy()
+            data["lock_version"] = saved.lock_version
+            form = ReplyForm(data, instance=saved)
+            form.is_valid()
             form.add_error(None, error.message)
         except WorkflowError as error:
             messages.error(request, error.message)
@@ -111,25 +120,24 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Draft saved."))
             if "submit" in request.POST:
-                return _act(request, reply, services.reply_submit, _("Submitted for sign-off."))
+                return _act(request, reply, "submit", _("Submitted for sign-off."))
             return redirect("replies:edit", pk=pk)
     return render(request, "replies/edit.html", {
-        "form": form, "reply": reply, "suggestion": reply.suggestion,
+        "form": form, "reply": reply, "suggestion": reply.suggestion, "conflicts": conflicts,
         "co_handlings": reply.suggestion.co_handlings.select_related("unit"),
         "consultations": reply.suggestion.consultations.all(),
     })
 
 
-def _act(request: HttpRequest, reply: Reply, action: Callable, done: str, **kwargs) -> HttpResponse:
-    perform(request, done, action, reply=reply, user=request.user, **kwargs)
+def _act(request: HttpRequest, reply: Reply, name: str, done: str, **params) -> HttpResponse:
+    perform(request, done, rules.run, reply, name, user=request.user, **params)
     return redirect("replies:detail", pk=reply.pk)
 
 
 @login_required
 @require_POST
 def reply_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, visible_reply(request, pk), services.reply_submit,
-                _("Submitted for sign-off."))
+    return _act(request, visible_reply(request, pk), "submit", _("Submitted for sign-off."))
 
 
 @login_required
@@ -137,22 +145,21 @@ def reply_submit(request: HttpRequest, pk: int) -> HttpResponse:
 def reply_return(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReturnForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    return _act(request, visible_reply(request, pk), services.reply_return,
-                _("Returned to the handler."), note=note)
+    return _act(request, visible_reply(request, pk), "return", _("Returned to the handler."),
+                note=note)
 
 
 @login_required
 @require_POST
 def reply_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, visible_reply(request, pk), services.reply_sign,
+    return _act(request, visible_reply(request, pk), "sign",
                 _("Signed off. The letter is now frozen."))
 
 
 @login_required
 @require_POST
 def reply_send(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, visible_reply(request, pk), services.reply_send,
-                _("Marked as sent to the deputies."))
+    return _act(request, visible_reply(request, pk), "send", _("Marked as sent to the deputies."))
 
 
 @login_required
@@ -174,7 +181,8 @@ def reply_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
         except WorkflowError as error:
             messages.error(request, error.message)
         else:
-            if evaluation.is_unsatisfied:
+            reply.suggestion.refresh_from_db(fields=["status"])
+            if evaluation.result == Rating.UNSATISFIED and reply.suggestion.status == Status.REHANDLING:
                 messages.success(request, _("Thank you. The suggestion goes back to the unit "
                                             "for re-handling and a new reply."))
             else:
@@ -187,7 +195,7 @@ def reply_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
 def reply_evaluate_paper(request: HttpRequest, pk: int) -> HttpResponse:
     """The office records a rating given on paper, for a deputy without a login."""
     reply = visible_reply(request, pk)
-    if role_of(request.user) not in (Role.OFFICE, Role.ADMIN):
+    if "rate_paper" not in rules.available_moves(reply, request.user):
         messages.error(request, _("Only the congress office records paper evaluations."))
         return redirect("replies:detail", pk=pk)
     form = PaperEvaluationForm(request.POST, reply=reply)

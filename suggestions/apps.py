@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class SuggestionsConfig(AppConfig):
     name = "suggestions"
     verbose_name = _("Suggestions")
+
+    def ready(self) -> None:
+        from . import workflow  # noqa: F401  (declares this app's moves to the rule engine)

@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import CoHandling, CongressSession, HandlingUnit, Status, Suggestion, Topic
-from .report import category_heading, handling_result
+from .report import category_heading
 
 
 def yes_no():
@@ -65,7 +65,7 @@ class SuggestionFilter(django_filters.FilterSet):
         """B and C items are tracked until solved, into the next year (DOMAIN.md)."""
         if not value:
             return queryset
-        return queryset.alias(handling_result=handling_result()).filter(handling_result=value)
+        return queryset.filter(handling_result=value)
 
     def by_overdue(self, queryset, name, value):
         if value is None:

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import OnceMixin
+
 from .models import CoHandling, HandlingUnit, Suggestion
 
 
@@ -11,7 +13,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class SuggestionForm(forms.ModelForm):
+class SuggestionForm(OnceMixin, forms.ModelForm):
     class Meta:
         model = Suggestion
         fields = [

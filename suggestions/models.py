@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.sanitize import sanitize_html
 from core.uploads import validate_seal_image
@@ -25,7 +26,7 @@ class CongressSession(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     term = models.PositiveSmallIntegerField(_("term (届)"))
     meeting = models.PositiveSmallIntegerField(_("session (次)"))
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(pgettext_lazy("congress session", "year"))
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
 
     class Meta:
@@ -248,7 +249,7 @@ def due_soon_q(days: int = 15) -> Q:
 
 class Suggestion(models.Model):
     session = models.ForeignKey(
-        CongressSession, verbose_name=_("session"), on_delete=models.PROTECT,
+        CongressSession, verbose_name=pgettext_lazy("congress session", "session"), on_delete=models.PROTECT,
         related_name="suggestions",
     )
     number = models.PositiveIntegerField(_("number"))
@@ -287,6 +288,20 @@ class Suggestion(models.Model):
         db_index=True,
     )
     co_opinions_waived = models.BooleanField(_("co-unit opinions waived"), default=False)
+    # The figures offices report, kept current by the moves in the same transaction (see
+    # suggestions.workflow, replies.services, consultations.services), so that lists and
+    # reports over 10^5 suggestions read columns instead of running subqueries per row.
+    handling_result = models.CharField(
+        _("handling result"), max_length=1, blank=True, editable=False,
+        help_text=_("Category of the latest reply sent."),
+    )
+    rating = models.CharField(
+        _("deputies' rating"), max_length=12, choices=Rating.choices, blank=True, editable=False,
+        help_text=_("The rating that counts (REHANDLING_TRIGGER) of the latest reply rated."),
+    )
+    met = models.BooleanField(_("met face to face"), default=False, editable=False)
+    replied_on = models.DateField(_("replied on"), null=True, blank=True, editable=False)
+    replied_on_time = models.BooleanField(_("replied on time"), default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -7,13 +7,17 @@ file. Every figure counts suggestions, each once:
 - replied (办复): in a replied status; on time (按时办复): a reply was sent on or before the
   due date in force (an approved extension moves it);
 - met (见面): at least one face-to-face consultation;
-- rated (测评): by the lead deputy's latest rating of the result; 满意率 is reported both as
+- rated (测评): by the rating that counts (the lead deputy's rating of the result, by
+  default; see ``deciding_rating``) of the latest reply rated; 满意率 is reported both as
   满意 alone and as 满意 or 基本满意, both over the rated suggestions;
 - A/B/C/D: the handling result of the latest reply sent;
 - overdue and due within 15 days: awaiting a reply, past or near the due date.
 
-Each count is a conditional COUNT over EXISTS/subquery annotations: one query for the total,
-one for the rows by unit, however many suggestions there are.
+Each count is a conditional COUNT over columns of the suggestion that the moves keep current
+(``handling_result``, ``rating``, ``met``, ``replied_on_time``): one query for the total, one
+for the rows by unit, however many suggestions there are, and no subquery per row. Which
+rating counts is ``suggestions.workflow.deciding_rating``, the same rule that sends a
+suggestion back for re-handling.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import io
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -74,53 +78,23 @@ def share(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
-def _sent_replies() -> QuerySet:
-    from replies.models import Reply, ReplyStatus
-
-    return Reply.objects.filter(suggestion=OuterRef("pk"), status=ReplyStatus.SENT)
-
-
-def handling_result() -> Subquery:
-    """The suggestion's handling result (A/B/C/D): that of the latest reply sent, if any."""
-    return Subquery(_sent_replies().order_by("-version").values("category")[:1])
-
-
-def _annotated(queryset: QuerySet) -> QuerySet:
-    from consultations.models import Consultation, Method
-    from replies.models import Evaluation
-
-    sent = _sent_replies()
-    latest_rating = (
-        Evaluation.objects.filter(reply__suggestion=OuterRef("pk"), deputy=OuterRef("lead_deputy"))
-        .order_by("-created_at", "-pk").values("result")[:1]
-    )
-    return queryset.order_by().annotate(
-        report_met=Exists(
-            Consultation.objects.filter(suggestion=OuterRef("pk"), method=Method.FACE_TO_FACE)
-        ),
-        report_on_time=Exists(sent.filter(sent_at__date__lte=OuterRef("due_on"))),
-        report_rating=Subquery(latest_rating),
-        report_category=handling_result(),
-    )
-
-
 def _measures() -> dict:
     measures = {
         "total": Count("pk"),
         "assigned": Count("pk", filter=~Q(status=Status.REGISTERED)),
         "replied": Count("pk", filter=Q(status__in=REPLIED)),
-        "on_time": Count("pk", filter=Q(report_on_time=True)),
-        "met": Count("pk", filter=Q(report_met=True)),
-        "rated": Count("pk", filter=Q(report_rating__isnull=False)),
-        "satisfied": Count("pk", filter=Q(report_rating=Rating.SATISFIED)),
-        "basically": Count("pk", filter=Q(report_rating=Rating.BASICALLY)),
-        "unsatisfied": Count("pk", filter=Q(report_rating=Rating.UNSATISFIED)),
+        "on_time": Count("pk", filter=Q(replied_on_time=True)),
+        "met": Count("pk", filter=Q(met=True)),
+        "rated": Count("pk", filter=~Q(rating="")),
+        "satisfied": Count("pk", filter=Q(rating=Rating.SATISFIED)),
+        "basically": Count("pk", filter=Q(rating=Rating.BASICALLY)),
+        "unsatisfied": Count("pk", filter=Q(rating=Rating.UNSATISFIED)),
         "overdue": Count("pk", filter=overdue_q()),
         "due_soon": Count("pk", filter=due_soon_q()),
     }
     # Indexed names: the configured categories may be any text (甲/乙/丙).
     for index, category in enumerate(settings.HANDLING_CATEGORIES):
-        measures[f"category_{index}"] = Count("pk", filter=Q(report_category=category))
+        measures[f"category_{index}"] = Count("pk", filter=Q(handling_result=category))
     return measures
 
 
@@ -138,13 +112,13 @@ def _finish(counts: dict) -> dict:
 
 def totals(queryset: QuerySet) -> dict:
     """The figures over all of ``queryset``."""
-    return _finish(_annotated(queryset).aggregate(**_measures()))
+    return _finish(queryset.order_by().aggregate(**_measures()))
 
 
 def by_unit(queryset: QuerySet) -> list[dict]:
     """The figures per lead unit (assigned suggestions only), largest load first."""
     rows = (
-        _annotated(queryset.filter(lead_unit__isnull=False))
+        queryset.filter(lead_unit__isnull=False).order_by()
         .values("lead_unit_id", "lead_unit__name")
         .annotate(**_measures())
         .order_by("-assigned", "lead_unit__name")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core.roles import Role, role_of
 
 from .models import Event, Suggestion
+from .workflow import DOWNLOAD_ACTIONS
 
 
 @dataclass
@@ -39,6 +40,7 @@ def _deputy_wording(event: Event) -> str:
         "consultation_confirmed": _("You confirmed a consultation record."),
         "reply": _("The reply was sent to you."),
         "evaluate": _("Your evaluation of the reply was recorded."),
+        "evaluation": _("A deputy's evaluation of the reply was recorded."),
         "rehandle": _("The suggestion went back to handling after an unsatisfied rating."),
         "close": _("Handling of your suggestion is finished."),
     }
@@ -52,7 +54,8 @@ def _actor_name(event: Event) -> str:
 
 
 def timeline_for(suggestion: Suggestion, user) -> list[Entry]:
-    events = suggestion.events.select_related(
+    # Downloads are in the audit log (``audit_log``), not steps of the handling.
+    events = suggestion.events.exclude(action__in=DOWNLOAD_ACTIONS).select_related(
         "actor__staff_member", "actor__deputy", "suggestion__lead_unit"
     ).order_by("at", "pk")
     if role_of(user) == Role.DEPUTY:
@@ -61,7 +64,7 @@ def timeline_for(suggestion: Suggestion, user) -> list[Entry]:
             for e in events.filter(internal=False)
             if e.action in {
                 "register", "assign", "reassign", "accept", "extend", "consultation",
-                "consultation_confirmed", "reply", "evaluate", "rehandle", "close",
+                "consultation_confirmed", "reply", "evaluate", "evaluation", "rehandle", "close",
             }
         ]
     return [

@@ -11,26 +11,31 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core import rules
 from core.formatting import chinese_date
+from core.forms import AlreadySubmitted, redirect_to_first, submit_once
 from core.http import perform
 from core.roles import Role, is_coordinator, role_of, user_unit_id
+from core.rules import WorkflowError
 
 from . import report, workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
-from .models import CoHandling, Status, Suggestion
+from .models import CoHandling, Suggestion
 from .timeline import timeline_for
 
-PANEL_MOVES = {"assign", "reassign", "accept", "request_return", "reject_return", "close"}
+# Moves offered in their own section of the page rather than in the side panel.
+SECTION_MOVES = {"log_consultation", "co_opinion"}
 
 
 def visible_suggestion(request: HttpRequest, pk: int) -> Suggestion:
@@ -117,18 +122,12 @@ def suggestion_report(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from consultations.models import Consultation
-    from consultations.services import can_log
-    from replies.models import Reply
-    from replies.services import can_draft, current_reply
-
     suggestion = visible_suggestion(request, pk)
     user = request.user
     role = role_of(user)
-    replies = Reply.objects.visible_to(user).filter(suggestion=suggestion).order_by("-version")
-    latest = current_reply(suggestion)
     my_unit = user_unit_id(user)
     co_handlings = list(suggestion.co_handlings.select_related("unit"))
+    moves = rules.available_moves(suggestion, user)
     context = {
         "suggestion": suggestion,
         "role": role,
@@ -137,17 +136,11 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "my_co_handling": next((co for co in co_handlings if co.unit_id == my_unit), None),
         "show_co_opinions": role in (Role.ADMIN, Role.OFFICE)
         or (my_unit is not None and my_unit == suggestion.lead_unit_id),
-        "consultations": Consultation.objects.visible_to(user)
-        .filter(suggestion=suggestion).select_related("deputy"),
-        "replies": replies.prefetch_related("evaluations__deputy"),
-        "latest_reply": latest,
-        # Ratings and sending have their own screens (the reply page); these are the buttons.
-        "moves": [m for m in workflow.available_moves(suggestion, user) if m.name in PANEL_MOVES],
-        "can_log_consultation": can_log(suggestion, user),
-        "can_draft_reply": can_draft(suggestion, user, latest),
+        # Every button on the page is one of these; the page states no rule of its own.
+        "moves": moves,
+        "panel": [move for move in moves.values() if move.is_offered and move.name not in SECTION_MOVES],
         "timeline": timeline_for(suggestion, user),
         "note_form": NoteForm(),
-        "is_coordinator": is_coordinator(user),
     }
     return render(request, "suggestions/detail.html", context)
 
@@ -157,25 +150,45 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
     require_coordinator(request)
     form = SuggestionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        suggestion = form.save()
-        workflow.record_event(suggestion, actor=request.user, action="register")
-        messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
-        return redirect("suggestions:detail", pk=suggestion.pk)
+        def create():
+            suggestion = form.save()
+            workflow.record_event(suggestion, actor=request.user, action="register")
+            return suggestion, reverse("suggestions:detail", args=[suggestion.pk])
+
+        try:
+            suggestion = submit_once(form, request.user, create)
+        except AlreadySubmitted as first:
+            return redirect_to_first(first, reverse("suggestions:list"))
+        except IntegrityError:
+            # Two offices registering the same number at once: the loser gets the form back.
+            form.add_error("number", _("This session already has a suggestion with this number."))
+        else:
+            messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
+            return redirect("suggestions:detail", pk=suggestion.pk)
     return render(request, "suggestions/form.html", {"form": form, "title": _("Register a suggestion")})
 
 
 @login_required
 def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, pk)
-    require_coordinator(request)
-    if suggestion.status not in (Status.REGISTERED, Status.ASSIGNED):
-        messages.error(request, _("A suggestion can only be edited before the unit accepts it."))
+    try:
+        rules.check(suggestion, "edit", request.user)
+    except WorkflowError as error:
+        if not is_coordinator(request.user):
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
         return redirect("suggestions:detail", pk=pk)
     form = SuggestionForm(request.POST or None, instance=suggestion)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Changes saved."))
-        return redirect("suggestions:detail", pk=pk)
+        try:
+            with transaction.atomic():
+                done = perform(request, _("Changes saved."), rules.run, suggestion, "edit",
+                               user=request.user, form=form)
+        except IntegrityError:
+            form.add_error("number", _("This session already has a suggestion with this number."))
+        else:
+            if done:
+                return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/form.html", {
         "form": form, "title": _("Edit %(ref)s") % {"ref": suggestion}, "suggestion": suggestion,
     })
@@ -185,8 +198,12 @@ def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, pk)
     require_coordinator(request)
-    reassign = suggestion.status != Status.REGISTERED
-    form_class = ReassignForm if reassign else AssignForm
+    moves = rules.available_moves(suggestion, request.user)
+    name = "assign" if "assign" in moves else "reassign"
+    if name not in moves:
+        messages.error(request, _("This suggestion cannot be assigned or reassigned now."))
+        return redirect("suggestions:detail", pk=pk)
+    form_class = AssignForm if name == "assign" else ReassignForm
     form = form_class(request.POST or None, initial={
         "unit": suggestion.lead_unit,
         "co_units": [co.unit for co in suggestion.co_handlings.all()],
@@ -194,30 +211,30 @@ def suggestion_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         params = {"unit": data["unit"]}
-        if not reassign:
+        if name == "assign":
             params["co_units"] = list(data["co_units"])
         if perform(
-            request, _("Assigned to %(unit)s.") % {"unit": data["unit"]}, workflow.transition,
-            suggestion, name="reassign" if reassign else "assign", user=request.user,
-            note=data.get("note", ""), **params,
+            request, _("Assigned to %(unit)s.") % {"unit": data["unit"]}, rules.run,
+            suggestion, name, user=request.user, note=data.get("note", ""), **params,
         ):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/assign.html", {
-        "form": form, "suggestion": suggestion, "reassign": reassign,
+        "form": form, "suggestion": suggestion, "reassign": name == "reassign",
     })
 
 
 @login_required
 @require_POST
 def suggestion_move(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    """The moves that need nothing but an optional note (accept, return request, close…)."""
+    """The moves a button makes, with an optional note (accept, return request, close…)."""
     suggestion = visible_suggestion(request, pk)
-    if name not in PANEL_MOVES - {"assign", "reassign"}:
+    move = workflow.MACHINE.moves.get(name)
+    if move is None or move.ui != "button":
         raise PermissionDenied(_("This action has its own form."))
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    done = _("Done: %(action)s.") % {"action": workflow.action_label(name)}
-    perform(request, done, workflow.transition, suggestion, name=name, user=request.user, note=note)
+    done = _("Done: %(action)s.") % {"action": move.label}
+    perform(request, done, rules.run, suggestion, name, user=request.user, note=note)
     return redirect("suggestions:detail", pk=pk)
 
 
@@ -227,8 +244,8 @@ def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
     require_coordinator(request)
     form = ExtendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if perform(request, _("Deadline extended."), workflow.extend_deadline,
-                   suggestion, user=request.user, **form.cleaned_data):
+        if perform(request, _("Deadline extended."), rules.run, suggestion, "extend",
+                   user=request.user, **form.cleaned_data):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Extend the deadline"),
@@ -241,9 +258,8 @@ def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_key_supervision(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = visible_suggestion(request, pk)
     require_coordinator(request)
-    turn_on = request.POST.get("on") == "1"
-    workflow.set_key_supervision(suggestion, user=request.user, on=turn_on)
-    messages.success(request, _("Key supervision updated."))
+    perform(request, _("Key supervision updated."), rules.run, suggestion, "key_supervision",
+            user=request.user, on=request.POST.get("on") == "1")
     return redirect("suggestions:detail", pk=pk)
 
 
@@ -254,8 +270,8 @@ def suggestion_waive(request: HttpRequest, pk: int) -> HttpResponse:
     require_coordinator(request)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    perform(request, _("Co-handling opinions waived."), workflow.waive_co_opinions,
-            suggestion, user=request.user, note=note)
+    perform(request, _("Co-handling opinions waived."), rules.run, suggestion,
+            "waive_co_opinions", user=request.user, note=note)
     return redirect("suggestions:detail", pk=pk)
 
 
@@ -265,8 +281,8 @@ def co_opinion(request: HttpRequest, pk: int) -> HttpResponse:
     co = get_object_or_404(CoHandling, suggestion=suggestion, unit_id=user_unit_id(request.user))
     form = CoOpinionForm(request.POST or None, instance=co)
     if request.method == "POST" and form.is_valid():
-        if perform(request, _("Your opinion was sent to the lead unit."), workflow.submit_co_opinion,
-                   co, user=request.user, opinion=form.cleaned_data["opinion"]):
+        if perform(request, _("Your opinion was sent to the lead unit."), rules.run, suggestion,
+                   "co_opinion", user=request.user, opinion=form.cleaned_data["opinion"]):
             return redirect("suggestions:detail", pk=pk)
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Co-handling opinion"),

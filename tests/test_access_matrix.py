@@ -51,7 +51,9 @@ TABLE = {
     # No. 120 is evaluated: the office is sent back with a message.
     "suggestions:edit": ("GET", {"pk": "suggestion"}, codes(
         deputy=403, staff=403, head=403, co_staff=403, office=302, admin=302)),
-    "suggestions:assign": ("GET", {"pk": "suggestion"}, COORDINATOR_PAGE),
+    # No. 120 is evaluated: neither assignable nor reassignable, the office is sent back.
+    "suggestions:assign": ("GET", {"pk": "suggestion"}, codes(
+        deputy=403, staff=403, head=403, co_staff=403, office=302, admin=302)),
     "suggestions:extend": ("GET", {"pk": "suggestion"}, COORDINATOR_PAGE),
     "suggestions:key_supervision": ("POST", {"pk": "suggestion"}, codes(
         deputy=403, staff=403, head=403, co_staff=403, office=302, admin=302)),

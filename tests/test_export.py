@@ -22,7 +22,7 @@ def exports(settings, tmp_path):
 
 
 def export_events(**filters):
-    return Event.objects.filter(action="pdf_export", internal=True, **filters)
+    return Event.objects.filter(action="bulk_export", internal=True, **filters)
 
 
 def test_export_command_writes_every_signed_reply(demo, tmp_path):
@@ -159,7 +159,7 @@ def test_prune_exports_removes_old_jobs_and_their_files(db, user, settings, tmp_
     from django.utils import timezone
 
     from documents.models import ExportJob
-    from suggestions.demo import load_demo
+    from demo.seed import load_demo
 
     load_demo()
     settings.EXPORT_ROOT = tmp_path

@@ -81,7 +81,7 @@ def test_reply_letter_is_a4_with_the_gbt_9704_text_block(seed_pdf):
 
 
 def test_reply_letter_has_the_seed_paragraphs_in_order(seed_pdf, demo):
-    from suggestions.demo import seed_reply_body
+    from demo.seed import seed_reply_body
 
     # Page numbers fall inside paragraphs that run on to the next page.
     text = re.sub(r"—\d+—", "", squeeze(text_of(seed_pdf)))

@@ -160,8 +160,9 @@ def test_office_records_a_paper_rating_for_a_deputy_without_login(demo, login, u
     evaluation = reply.evaluations.get()
     assert evaluation.deputy == li and evaluation.source == "paper"
     assert evaluation.recorded_by == user("office")
+    # 李秀梅 co-signed: her rating is on record, but the lead deputy's decides the status.
     suggestion.refresh_from_db()
-    assert suggestion.status == Status.EVALUATED
+    assert suggestion.status == Status.REPLIED and suggestion.rating == ""
     # A deputy outside the suggestion cannot be chosen.
     outsider = Deputy.objects.get(name="王建国")
     login("office").post(f"/replies/{reply.pk}/evaluate-paper/", {

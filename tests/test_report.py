@@ -8,6 +8,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from replies.models import Evaluation, Reply
+from replies.services import (
+    reply_create_draft, reply_evaluate, reply_send, reply_sign, reply_submit,
+)
 from suggestions.models import Event, HandlingUnit, Rating, Suggestion
 
 GXJ = "晋城市工业和信息化局"
@@ -36,19 +39,33 @@ def test_demo_figures_by_unit(demo, login):
     assert "满意率（含基本满意）" in html and "A类" in html and "按时办复率" in html
 
 
+def rerate(reply, deputy, result, user):
+    """A new rating of the seed letter, through the workflow (which keeps the figures)."""
+    Evaluation.objects.filter(reply=reply, deputy=deputy).delete()
+    Suggestion.objects.filter(pk=reply.suggestion_id).update(status="replied")
+    reply_evaluate(reply=reply, user=user, deputy=deputy, attitude=Rating.SATISFIED, result=result,
+                   source=Evaluation.Source.PAPER)
+
+
 def test_basically_satisfied_counts_in_one_rate_and_not_the_other(demo, login, user):
     reply = Reply.objects.get(suggestion__number=120)
-    Evaluation.objects.filter(reply=reply).update(result=Rating.BASICALLY)
+    rerate(reply, demo.lead_deputy, Rating.BASICALLY, user("office"))
     gxj = row_for(login("office").get("/suggestions/report/").context["rows"], GXJ)
     assert (gxj["satisfied"], gxj["basically"]) == (0, 1)
     assert gxj["fully_satisfied_rate"] == "0%" and gxj["satisfied_rate"] == "100%"
 
 
-def test_a_reply_sent_after_the_due_date_is_replied_but_not_on_time(demo, login):
-    reply = Reply.objects.get(suggestion__number=120)
-    Reply.objects.filter(pk=reply.pk).update(sent_at=timezone.make_aware(datetime.datetime(2022, 7, 1)))
+def test_a_reply_sent_after_the_due_date_is_replied_but_not_on_time(demo, login, user):
+    suggestion = Suggestion.objects.get(number=123)
+    reply = reply_create_draft(suggestion=suggestion, user=user("staff"))
+    Reply.objects.filter(pk=reply.pk).update(body=reply.body + "\n一、情况\n已办理。")
+    reply_submit(reply=reply, user=user("staff"))
+    reply_sign(reply=reply, user=user("head"))
+    late = timezone.make_aware(datetime.datetime.combine(suggestion.due_on, datetime.time(12))
+                               + datetime.timedelta(days=1))
+    reply_send(reply=reply, user=user("staff"), at=late)
     gxj = row_for(login("office").get("/suggestions/report/").context["rows"], GXJ)
-    assert (gxj["replied"], gxj["on_time"]) == (1, 0)
+    assert (gxj["replied"], gxj["on_time"]) == (2, 1)
 
 
 def test_list_summary_uses_the_same_definitions(demo, login):
@@ -106,8 +123,14 @@ def test_office_finds_suggestions_by_handling_result(demo, login, user):
     listed = client.get("/suggestions/", {"result": "A"}).context["page"]
     assert [s.number for s in listed] == [120]
     assert list(client.get("/suggestions/", {"result": "B"}).context["page"]) == []
-    # The result is read from the reply sent, not stored twice: change it there and it follows.
-    Reply.objects.filter(suggestion__number=120).update(category="B")
+    # A second reply after re-handling, category B: the result follows the latest reply sent.
+    reply = Reply.objects.get(suggestion__number=120)
+    rerate(reply, reply.suggestion.lead_deputy, Rating.UNSATISFIED, user("office"))
+    second = reply_create_draft(suggestion=reply.suggestion, user=user("staff"))
+    Reply.objects.filter(pk=second.pk).update(category="B", doc_number="")
+    reply_submit(reply=second, user=user("staff"))
+    reply_sign(reply=second, user=user("head"))
+    reply_send(reply=second, user=user("staff"))
     listed = client.get("/suggestions/", {"result": "B"}).context["page"]
     assert [s.number for s in listed] == [120]
     rows = client.get("/suggestions/report/", {"result": "B"}).context["rows"]

@@ -6,7 +6,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from suggestions.demo import SEED_CONTENT, SEED_REPLY_POINTS, SEED_TITLE, seed_reply_body
+from demo.seed import SEED_CONTENT, SEED_REPLY_POINTS, SEED_TITLE, seed_reply_body
 from suggestions.models import CongressSession, Deputy, HandlingUnit, Status, Suggestion
 
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{name}: {value}")
 
     def run(self, options) -> None:
-        from suggestions.demo import load_demo
+        from demo.seed import load_demo
 
         load_demo()
         from documents import pdf as documents_pdf

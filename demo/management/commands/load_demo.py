@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from suggestions.demo import DEMO_PASSWORD, load_demo
+from demo.seed import DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import CongressSession, Deputy, HandlingUnit, StaffMember, Status, Suggestion
-from .workflow import record_event, submit_co_opinion, transition
+from core import rules
+from suggestions.models import CongressSession, Deputy, HandlingUnit, StaffMember, Status, Suggestion
+from suggestions.workflow import record_event, transition
 
 DEMO_PASSWORD = "demo-pass-2022"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -159,7 +160,7 @@ def _seed_case(session, deputy, unit, co_units, *, office, staff, head, co_staff
         "将结合智慧校园建设，推动 5G 在教育教学中的应用。",
     ]
     for co, user, opinion in zip(suggestion.co_handlings.order_by("pk"), co_staff, opinions, strict=True):
-        submit_co_opinion(co, user=user, opinion=opinion, at=_at("2022-04-20"))
+        rules.run(suggestion, "co_opinion", user=user, opinion=opinion, at=_at("2022-04-20"))
 
     reply = reply_create_draft(suggestion=suggestion, user=staff, at=_at("2022-06-10"))
     reply.body = seed_reply_body()
