@@ -3,11 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from suggestions import views as suggestion_views
-from suggestions.auth import ThrottledLoginView
+from suggestions.auth import LoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     # Only the account pages we use: no password reset by e-mail on an intranet; admins reset
     # passwords in /admin/.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

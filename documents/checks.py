@@ -37,3 +37,36 @@ def check_cjk_fonts(app_configs=None, **kwargs):
             id="documents.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_verification_key(app_configs=None, **kwargs):
+    """The key of the signed letters' fingerprints: set, not the development one, not SECRET_KEY."""
+    from django.conf import settings
+
+    key = getattr(settings, "VERIFICATION_KEY", "")
+    development = key == getattr(settings, "VERIFICATION_KEY_DEVELOPMENT", None)
+    if not key or (development and not (settings.DEBUG or getattr(settings, "TESTING", False))):
+        return [
+            Error(
+                "VERIFICATION_KEY is not set (or is the development key): signed letters can "
+                "be neither fingerprinted nor verified, or their fingerprints can be forged.",
+                hint=(
+                    "Set the VERIFICATION_KEY environment variable to a long random value of "
+                    "its own (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))') "
+                    "and keep it: letters signed under one key are reported as not matching "
+                    "under another."
+                ),
+                id="documents.E002",
+            )
+        ]
+    if key == settings.SECRET_KEY:
+        return [
+            Warning(
+                "VERIFICATION_KEY is the same as SECRET_KEY.",
+                hint="Give it a value of its own, so that rotating SECRET_KEY does not void "
+                     "every signed letter's fingerprint.",
+                id="documents.W003",
+            )
+        ]
+    return []

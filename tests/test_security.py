@@ -1,6 +1,8 @@
 """Security properties: sanitizing, CSRF, login throttling, uploads, deploy settings, audit."""
 
+import datetime
 import io
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +12,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from consultations.models import Attachment, Consultation
 from suggestions.models import CongressSession, Deputy, Event, HandlingUnit, Suggestion
@@ -52,45 +56,228 @@ def test_forms_require_csrf_token(demo, user):
     assert not Consultation.objects.filter(suggestion=handling).exists()
 
 
-def test_login_is_throttled_after_repeated_failures(demo, client):
-    for _ in range(django_settings.LOGIN_FAILURE_LIMIT):
-        response = client.post("/accounts/login/", {"username": "staff", "password": "wrong"})
-        assert response.status_code == 200
-    response = client.post("/accounts/login/", {"username": "staff", "password": "demo-pass-2022"})
-    assert response.status_code == 200  # refused although the password is right
-    assert "_auth_user_id" not in client.session
-
-
 def test_login_works_with_the_demo_password(demo, client):
     response = client.post("/accounts/login/", {"username": "staff", "password": "demo-pass-2022"})
     assert response.status_code == 302 and response["Location"] == "/suggestions/"
 
 
-def test_production_settings_pass_deploy_check():
-    env = {
-        **{k: v for k, v in os.environ.items()
-           if not k.startswith("SECURE_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-        "DEBUG": "0", "TESTING": "", "SECRET_KEY": "Kq9#pL2$vW8@zR5!mN7&" * 3,
-        "ALLOWED_HOSTS": "suggestions.example.gov.cn", "DATABASE_URL": "sqlite:///:memory:",
-    }
-    result = subprocess.run(
+# --- Login throttling (django-axes: per username *and* client address, counted in the database) ---
+
+PASSWORD = "right-pass-2022"
+LOCKED = "该用户名在本机登录失败次数过多"
+
+
+@pytest.fixture
+def accounts(db):
+    for name in ("clerk", "colleague", "typist1", "typist2", "typist3"):
+        get_user_model().objects.create_user(name, password=PASSWORD)
+
+
+def attempt(client, username, password, addr="10.0.0.1", **headers):
+    client.cookies.clear()  # a fresh browser: no session from an earlier attempt
+    return client.post(reverse("login"), {"username": username, "password": password},
+                       REMOTE_ADDR=addr, **headers)
+
+
+def logged_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def fail_until_locked(client, username, addr="10.0.0.1", **headers):
+    limit = django_settings.LOGIN_FAILURE_LIMIT
+    for number in range(1, limit + 1):
+        response = attempt(client, username, "wrong", addr, **headers)
+        assert not logged_in(client)
+        if number < limit:
+            assert response.status_code == 200 and LOCKED not in response.content.decode()
+    assert response.status_code == 429  # the failure that reaches the limit already says so
+    assert LOCKED in response.content.decode()
+
+
+def failures(**where) -> int:
+    from axes.models import AccessAttempt
+
+    return sum(AccessAttempt.objects.filter(**where).values_list("failures_since_start", flat=True))
+
+
+def test_login_is_locked_after_repeated_failures_and_says_why(accounts, client):
+    fail_until_locked(client, "clerk")
+    counted = failures(username="clerk")
+    assert counted == django_settings.LOGIN_FAILURE_LIMIT
+    response = attempt(client, "clerk", PASSWORD)  # the right password, while locked
+    assert response.status_code == 429 and not logged_in(client)
+    html = response.content.decode()
+    minutes = -(-django_settings.LOGIN_FAILURE_WINDOW // 60)
+    assert LOCKED in html and f"{minutes}分钟后再试" in html and 'role="alert"' in html
+    # Still the login page, with its form (same field names), not a bare error text.
+    assert 'name="username"' in html and 'name="password"' in html and 'value="clerk"' in html
+    assert failures(username="clerk") == counted  # refused attempts neither count nor extend
+
+
+def test_lockout_ends_after_the_window(accounts, client):
+    from axes.models import AccessAttempt
+
+    fail_until_locked(client, "clerk")
+    assert attempt(client, "clerk", PASSWORD).status_code == 429
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - datetime.timedelta(seconds=django_settings.LOGIN_FAILURE_WINDOW + 1)
+    )
+    response = attempt(client, "clerk", PASSWORD)
+    assert response.status_code == 302 and logged_in(client)
+
+
+def test_limit_follows_the_setting(accounts, client, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    assert attempt(client, "clerk", "wrong").status_code == 200
+    assert attempt(client, "clerk", "wrong").status_code == 429
+    assert attempt(client, "clerk", PASSWORD).status_code == 429 and not logged_in(client)
+
+
+def test_user_locked_out_from_one_address_can_log_in_from_another(accounts, client):
+    fail_until_locked(client, "clerk", addr="10.0.0.1")
+    response = attempt(client, "clerk", PASSWORD, addr="10.0.0.2")
+    assert response.status_code == 302 and logged_in(client)
+    assert attempt(client, "clerk", PASSWORD, addr="10.0.0.1").status_code == 429
+
+
+def test_failures_of_many_users_behind_one_address_do_not_lock_out_another(accounts, client):
+    limit = django_settings.LOGIN_FAILURE_LIMIT
+    for typist in ("typist1", "typist2", "typist3"):  # more failures in all than the limit
+        for _ in range(limit - 1):
+            assert attempt(client, typist, "wrong").status_code == 200
+    fail_until_locked(client, "clerk")  # and one user locked out from the same address
+    assert failures(ip_address="10.0.0.1") > 3 * limit
+    response = attempt(client, "colleague", PASSWORD)
+    assert response.status_code == 302 and logged_in(client)
+    response = attempt(client, "typist1", PASSWORD)  # below the limit: not locked
+    assert response.status_code == 302
+
+
+def test_forwarded_for_is_ignored_without_a_trusted_proxy(accounts, client, settings):
+    settings.TRUSTED_PROXIES = []
+    limit = django_settings.LOGIN_FAILURE_LIMIT
+    for number in range(limit):  # a new forged address every time does not help
+        attempt(client, "clerk", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{number}")
+    response = attempt(client, "clerk", PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.200")
+    assert response.status_code == 429 and not logged_in(client)
+    assert failures(ip_address="10.0.0.1") == limit and failures(ip_address__startswith="203.") == 0
+
+
+def test_forwarded_for_from_a_trusted_proxy_gives_the_client(accounts, client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/29"]
+    # The proxy appends the address it was contacted from; anything left of it was written by
+    # the client and is not believed.
+    fail_until_locked(client, "clerk", addr="10.0.0.1",
+                      HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7")
+    assert failures(ip_address="203.0.113.7") == django_settings.LOGIN_FAILURE_LIMIT
+    assert failures(ip_address="10.0.0.1") == 0 and failures(ip_address="198.51.100.9") == 0
+    locked = attempt(client, "clerk", PASSWORD, addr="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert locked.status_code == 429 and not logged_in(client)
+    # A forged left-hand address does not get the locked-out client in either.
+    forged = attempt(client, "clerk", PASSWORD, addr="10.0.0.1",
+                     HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.7")
+    assert forged.status_code == 429 and not logged_in(client)
+    # Another client behind the same proxy logs in.
+    other = attempt(client, "clerk", PASSWORD, addr="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert other.status_code == 302 and logged_in(client)
+    # A request that does not come from the proxy has its header ignored.
+    direct = attempt(client, "clerk", PASSWORD, addr="192.0.2.50", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert direct.status_code == 302
+
+
+@pytest.mark.parametrize("trusted,remote,forwarded,expected", [
+    ([], "192.0.2.1", "203.0.113.7", "192.0.2.1"),
+    (["10.0.0.1"], "192.0.2.1", "203.0.113.7", "192.0.2.1"),
+    (["10.0.0.1"], "10.0.0.1", "203.0.113.7", "203.0.113.7"),
+    (["10.0.0.1"], "10.0.0.1", "6.6.6.6, 203.0.113.7", "203.0.113.7"),
+    (["10.0.0.0/24"], "10.0.0.1", "203.0.113.7, 10.0.0.2", "203.0.113.7"),  # two proxies
+    (["10.0.0.1"], "10.0.0.1", "", "10.0.0.1"),
+    (["10.0.0.1"], "10.0.0.1", "not-an-address", "10.0.0.1"),
+    (["10.0.0.1"], "10.0.0.1", "203.0.113.7, junk, 10.0.0.1", "10.0.0.1"),
+    (["2001:db8::/32"], "2001:db8::1", "2001:db9::5", "2001:db9::5"),
+])
+def test_client_address(rf, settings, trusted, remote, forwarded, expected):
+    from suggestions.auth import client_ip
+
+    settings.TRUSTED_PROXIES = trusted
+    request = rf.post("/accounts/login/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "0", "TESTING": "", "SECRET_KEY": "Kq9#pL2$vW8@zR5!mN7&" * 3,
+    "VERIFICATION_KEY": "vK3!tQ8@wL5#zP1$" * 3,
+    "ALLOWED_HOSTS": "suggestions.example.gov.cn", "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def production_env(**overrides) -> dict:
+    """The test process's environment without its own settings, plus production values."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SECURE_", "AXES_")) and k not in (
+               "DJANGO_ALLOW_ASYNC_UNSAFE", "TRUSTED_PROXIES", *PRODUCTION_ENV)}
+    env.update(PRODUCTION_ENV)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def deploy_check(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True,
     )
+
+
+def production_settings(env: dict, *names: str) -> dict:
+    code = ("import json, django; from django.conf import settings; django.setup(); "
+            f"print(json.dumps({{n: getattr(settings, n, None) for n in {list(names)!r}}}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=django_settings.BASE_DIR,
+                            env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_settings_pass_deploy_check():
+    result = deploy_check(production_env())
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_deploy_check_fails_without_a_secret_key():
-    env = {
-        **{k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")},
-        "DEBUG": "0", "ALLOWED_HOSTS": "suggestions.example.gov.cn",
-        "DATABASE_URL": "sqlite:///:memory:",
+def test_hsts_subdomains_and_preload_are_opt_in():
+    names = ("SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")
+    assert production_settings(production_env(), *names) == {
+        "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False,
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True,
-    )
+    opted_in = production_env(SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="1")
+    assert production_settings(opted_in, *names) == {
+        "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+    }
+    result = deploy_check(opted_in)  # on, the deploy check has nothing to say either
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hsts_header_has_neither_subdomains_nor_preload_by_default(client, db, settings):
+    if django_settings.DEBUG:
+        pytest.skip("HSTS is only configured with DEBUG off")
+    assert settings.SECURE_HSTS_INCLUDE_SUBDOMAINS is False and settings.SECURE_HSTS_PRELOAD is False
+    response = client.get("/healthz", secure=True)
+    assert response["Strict-Transport-Security"] == f"max-age={settings.SECURE_HSTS_SECONDS}"
+
+
+def test_deploy_check_fails_without_a_verification_key():
+    result = deploy_check(production_env(VERIFICATION_KEY=None))
+    assert result.returncode != 0 and "documents.E002" in result.stdout + result.stderr
+    assert "VERIFICATION_KEY" in result.stdout + result.stderr
+
+
+def test_deploy_check_fails_without_a_secret_key():
+    result = deploy_check(production_env(SECRET_KEY=None, TESTING=None))
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
 
 

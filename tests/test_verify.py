@@ -85,3 +85,101 @@ def test_letter_qr_points_at_the_public_verification_page(reply, settings):
         f"https://jyjb.example.gov.cn/verify/{reply.verification_code}/"
     )
     assert verification["qr"].startswith("data:image/png;base64,")
+
+
+# --- The fingerprint is keyed (HMAC-SHA256 with VERIFICATION_KEY) and covers what the page shows ---
+
+def verdict(client, reply) -> bool:
+    response = client.get(reverse("documents:verify", args=[reply.verification_code]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ("verify-genuine" in html) is response.context["genuine"]
+    assert ("verify-tampered" in html) is not response.context["genuine"]
+    return response.context["genuine"]
+
+
+def plain_sha256(reply) -> str:
+    import hashlib
+    import json
+
+    canonical = json.dumps(reply.letter_content(), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_fingerprint_is_not_a_plain_hash_of_the_content(reply):
+    assert len(reply.content_hash) == 64
+    assert reply.content_hash != plain_sha256(reply)
+
+
+def test_changed_letter_with_a_recomputed_plain_sha256_does_not_match(client, reply):
+    Reply.objects.filter(pk=reply.pk).update(body=reply.body.replace("2940", "9940"))
+    forged = Reply.objects.get(pk=reply.pk)
+    assert forged.body != reply.body
+    Reply.objects.filter(pk=reply.pk).update(content_hash=plain_sha256(forged))
+    assert verdict(client, reply) is False
+
+
+def test_changing_the_suggestion_title_after_signing_does_not_match(client, reply):
+    from suggestions.models import Suggestion
+
+    assert verdict(client, reply) is True
+    Suggestion.objects.filter(pk=reply.suggestion_id).update(title="关于另一件事的建议")
+    assert verdict(client, reply) is False
+
+
+def test_a_different_verification_key_does_not_match(client, reply, settings):
+    signing_key = settings.VERIFICATION_KEY
+    settings.VERIFICATION_KEY = "another-bureaus-key-" * 3
+    assert verdict(client, reply) is False
+    settings.VERIFICATION_KEY = signing_key
+    assert verdict(client, reply) is True
+
+
+def test_fingerprint_covers_every_field_the_page_shows(reply):
+    import datetime
+
+    from suggestions.models import CongressSession, Suggestion
+
+    signed = reply.compute_hash()
+    assert signed == reply.content_hash
+    changes = [
+        lambda r: setattr(r.suggestion, "title", r.suggestion.title + "！"),
+        lambda r: setattr(r.suggestion, "number", r.suggestion.number + 1),
+        lambda r: setattr(r.suggestion.session, "name", "市八届人大二次会议"),
+        lambda r: setattr(r, "title", r.title + "（修改）"),
+        lambda r: setattr(r, "issuing_unit_name", "晋城市住房和城乡建设局"),
+        lambda r: setattr(r, "signer_name", "韩立新"),
+        lambda r: setattr(r, "letter_date", r.letter_date + datetime.timedelta(days=1)),
+        lambda r: setattr(r, "version", r.version + 1),
+    ]
+    for change in changes:
+        fresh = Reply.objects.select_related("suggestion__session").get(pk=reply.pk)
+        change(fresh)
+        assert fresh.compute_hash() != signed
+    assert Suggestion.objects.get(pk=reply.suggestion_id).title == reply.suggestion.title
+    assert CongressSession.objects.filter(name="市八届人大二次会议").count() == 0
+
+
+def test_without_a_verification_key_nothing_is_fingerprinted(reply, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.VERIFICATION_KEY = ""
+    with pytest.raises(ImproperlyConfigured, match="VERIFICATION_KEY"):
+        reply.compute_hash()
+
+
+@pytest.mark.parametrize("key,debug,ids", [
+    ("", False, ["documents.E002"]),
+    ("", True, ["documents.E002"]),
+    ("dev-only-insecure-verification-key", False, ["documents.E002"]),
+    ("dev-only-insecure-verification-key", True, []),
+    ("same-as-the-secret-key-" * 3, False, ["documents.W003"]),
+    ("a-key-of-its-own-" * 3, False, []),
+])
+def test_verification_key_check(settings, key, debug, ids):
+    from documents.checks import check_verification_key
+
+    settings.DEBUG, settings.TESTING = debug, False
+    settings.SECRET_KEY = "same-as-the-secret-key-" * 3
+    settings.VERIFICATION_KEY = key
+    assert [message.id for message in check_verification_key()] == ids
