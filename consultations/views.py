@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import rules
-from core.forms import AlreadySubmitted, redirect_to_first, submit_once
+from core.forms import AlreadySubmitted, previous_submission, redirect_to_first, submit_once
 from core.http import pdf_response, perform
 from core.locking import StaleEdit
 from core.rules import WorkflowError
@@ -50,6 +50,8 @@ def consultation_create(request: HttpRequest, suggestion_pk: int) -> HttpRespons
         "content_summary": html_to_text(suggestion.content),
     }
     form = ConsultationForm(request.POST or None, suggestion=suggestion, initial=initial)
+    if request.method == "POST" and (first_url := previous_submission(request)):
+        return redirect(first_url)
     if request.method == "POST" and form.is_valid():
         def create():
             record = services.consultation_create(

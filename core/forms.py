@@ -55,5 +55,17 @@ def submit_once(form: forms.Form, user, create: Callable[[], tuple[object, str]]
     return obj
 
 
+def previous_submission(request) -> str | None:
+    """Where this form's token went, if the user already submitted it (a double click that
+    arrives after the first one was saved), else None."""
+    token = request.POST.get("form_token", "")
+    try:
+        token = uuid.UUID(token)
+    except ValueError:
+        return None
+    first = SubmittedForm.objects.filter(token=token, user=request.user).first()
+    return (first.result_url or None) if first else None
+
+
 def redirect_to_first(error: AlreadySubmitted, fallback: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(error.url or fallback)

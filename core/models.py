@@ -15,3 +15,6 @@ class SubmittedForm(models.Model):
 
     class Meta:
         verbose_name = "submitted form"
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -159,7 +159,7 @@ def _seed_case(session, deputy, unit, co_units, *, office, staff, head, co_staff
         "将指导各县（市、区）农业农村部门推进 5G 在智慧农业中的示范应用。",
         "将结合智慧校园建设，推动 5G 在教育教学中的应用。",
     ]
-    for co, user, opinion in zip(suggestion.co_handlings.order_by("pk"), co_staff, opinions, strict=True):
+    for _co, user, opinion in zip(suggestion.co_handlings.order_by("pk"), co_staff, opinions, strict=True):
         rules.run(suggestion, "co_opinion", user=user, opinion=opinion, at=_at("2022-04-20"))
 
     reply = reply_create_draft(suggestion=suggestion, user=staff, at=_at("2022-06-10"))

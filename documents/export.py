@@ -37,10 +37,13 @@ class ExportError(Exception):
 
 
 def signed_replies(
-    queryset: QuerySet[Reply] | None = None, *, session: str = "", unit: str = ""
+    queryset: QuerySet[Reply] | None = None, *, session: str = "", unit: str = "",
+    all_versions: bool = False,
 ) -> QuerySet[Reply]:
-    """Signed (or sent) replies, optionally of one session and one issuing unit, by name."""
-    replies = (queryset if queryset is not None else Reply.objects.all()).signed()
+    """Signed (or sent) replies, optionally of one session and one issuing unit, by name: the
+    latest signed version of each suggestion's letter, or every version with ``all_versions``."""
+    replies = queryset if queryset is not None else Reply.objects.all()
+    replies = replies.signed() if all_versions else replies.latest_signed()
     if session:
         found = CongressSession.objects.filter(name=session.strip()).first()
         if found is None:

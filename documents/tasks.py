@@ -30,7 +30,7 @@ def replies_for_job(job: ExportJob):
     suggestions = SuggestionFilter(
         params, queryset=Suggestion.objects.visible_to(job.created_by)
     ).qs
-    return Reply.objects.signed().filter(suggestion__in=suggestions.values("pk")).select_related(
+    return Reply.objects.latest_signed().filter(suggestion__in=suggestions.values("pk")).select_related(
         "suggestion__session", "issuing_unit"
     ).order_by("suggestion__session__year", "suggestion__number", "version")
 

@@ -33,6 +33,19 @@ class ReplyQuerySet(models.QuerySet):
     def signed(self) -> ReplyQuerySet:
         return self.filter(status__in=[ReplyStatus.SIGNED, ReplyStatus.SENT])
 
+    def latest_signed(self) -> ReplyQuerySet:
+        """Signed letters not replaced by a later signed version: what exports hand out."""
+        newer = Reply.objects.signed().filter(
+            suggestion_id=models.OuterRef("suggestion_id"), version__gt=models.OuterRef("version")
+        )
+        return self.signed().exclude(models.Exists(newer))
+
+    def superseding(self, reply: Reply) -> Reply | None:
+        """The first later version of ``reply`` that was signed, if any."""
+        return self.signed().filter(
+            suggestion_id=reply.suggestion_id, version__gt=reply.version
+        ).order_by("version").first()
+
     def visible_to(self, user) -> ReplyQuerySet:
         """Drafts stay inside the issuing unit and the office; deputies and co-units see the
         reply once it is sent."""

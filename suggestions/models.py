@@ -408,6 +408,12 @@ class Event(models.Model):
         raise PermissionDenied("Events are immutable.")
 
     @property
+    def actor_name(self) -> str:
+        from core.roles import display_name
+
+        return display_name(self.actor) if self.actor else ""
+
+    @property
     def action_label(self) -> str:
         from .workflow import action_label
 

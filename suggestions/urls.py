@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.suggestion_list, name="list"),
     path("new/", views.suggestion_create, name="create"),
     path("report/", views.suggestion_report, name="report"),
+    path("audit/", views.audit_log, name="audit"),
     path("<int:pk>/", views.suggestion_detail, name="detail"),
     path("<int:pk>/edit/", views.suggestion_edit, name="edit"),
     path("<int:pk>/assign/", views.suggestion_assign, name="assign"),

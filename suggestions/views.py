@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import rules
 from core.formatting import chinese_date
-from core.forms import AlreadySubmitted, redirect_to_first, submit_once
+from core.forms import AlreadySubmitted, previous_submission, redirect_to_first, submit_once
 from core.http import perform
 from core.roles import Role, is_coordinator, role_of, user_unit_id
 from core.rules import WorkflowError
@@ -31,7 +31,7 @@ from core.rules import WorkflowError
 from . import report, workflow
 from .filters import SuggestionFilter
 from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
-from .models import CoHandling, Suggestion
+from .models import CoHandling, Event, Suggestion
 from .timeline import timeline_for
 
 # Moves offered in their own section of the page rather than in the side panel.
@@ -149,6 +149,8 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_create(request: HttpRequest) -> HttpResponse:
     require_coordinator(request)
     form = SuggestionForm(request.POST or None)
+    if request.method == "POST" and (first_url := previous_submission(request)):
+        return redirect(first_url)
     if request.method == "POST" and form.is_valid():
         def create():
             suggestion = form.save()
@@ -161,7 +163,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
             return redirect_to_first(first, reverse("suggestions:list"))
         except IntegrityError:
             # Two offices registering the same number at once: the loser gets the form back.
-            form.add_error("number", _("This session already has a suggestion with this number."))
+            form.add_error(None, _("This session already has a suggestion with this number."))
         else:
             messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
             return redirect("suggestions:detail", pk=suggestion.pk)
@@ -185,7 +187,7 @@ def suggestion_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 done = perform(request, _("Changes saved."), rules.run, suggestion, "edit",
                                user=request.user, form=form)
         except IntegrityError:
-            form.add_error("number", _("This session already has a suggestion with this number."))
+            form.add_error(None, _("This session already has a suggestion with this number."))
         else:
             if done:
                 return redirect("suggestions:detail", pk=pk)
@@ -287,6 +289,30 @@ def co_opinion(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Co-handling opinion"),
         "submit_label": _("Send to the lead unit"),
+    })
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who did what, including every download: the office's and administrators' view of the
+    log, which the people's timelines leave downloads out of."""
+    require_coordinator(request)
+    events = Event.objects.select_related("suggestion__session", "actor__staff_member",
+                                          "actor__deputy").order_by("-at", "-pk")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    number = request.GET.get("number", "").strip()
+    if number.isdigit():
+        events = events.filter(suggestion__number=int(number))
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    actions = sorted({(name, workflow.action_label(name)) for name in workflow.known_actions()},
+                     key=lambda item: item[1])
+    return render(request, "suggestions/audit.html", {
+        "page": page, "query": query.urlencode(), "actions": actions, "action": action,
+        "number": number,
     })
 
 

@@ -374,6 +374,13 @@ OTHER_ACTIONS = {
 DOWNLOAD_ACTIONS = frozenset({"pdf_export", "bulk_export", "report_export"})
 
 
+def known_actions() -> set[str]:
+    names = set(OTHER_ACTIONS)
+    for machine in rules.machines():
+        names |= {move.action for move in machine.moves.values()}
+    return names
+
+
 def action_label(action: str) -> str:
     for machine in rules.machines():
         for move in machine.moves.values():

@@ -47,6 +47,8 @@ TABLE = {
                                              foreign=403)),
     "suggestions:report": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
                                              foreign=403)),
+    "suggestions:audit": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
+                                            foreign=403)),
     "suggestions:detail": ("GET", {"pk": "suggestion"}, codes()),
     # No. 120 is evaluated: the office is sent back with a message.
     "suggestions:edit": ("GET", {"pk": "suggestion"}, codes(

@@ -158,8 +158,8 @@ def test_prune_exports_removes_old_jobs_and_their_files(db, user, settings, tmp_
     from django.core.management import call_command
     from django.utils import timezone
 
-    from documents.models import ExportJob
     from demo.seed import load_demo
+    from documents.models import ExportJob
 
     load_demo()
     settings.EXPORT_ROOT = tmp_path

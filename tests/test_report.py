@@ -9,7 +9,11 @@ from openpyxl import load_workbook
 
 from replies.models import Evaluation, Reply
 from replies.services import (
-    reply_create_draft, reply_evaluate, reply_send, reply_sign, reply_submit,
+    reply_create_draft,
+    reply_evaluate,
+    reply_send,
+    reply_sign,
+    reply_submit,
 )
 from suggestions.models import Event, HandlingUnit, Rating, Suggestion
 

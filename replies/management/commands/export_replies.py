@@ -26,6 +26,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--unit", default="", help="issuing unit, full or short name")
         parser.add_argument(
+            "--all-versions", action="store_true",
+            help="every signed version, not only the latest signed letter of each suggestion",
+        )
+        parser.add_argument(
             "--zip", action="store_true", help="write one zip file into --out instead of PDFs"
         )
         parser.add_argument(
@@ -47,7 +51,8 @@ class Command(BaseCommand):
         if options["workers"] < 0:
             raise CommandError(_("--workers must be 0 (one per core) or more."))
         try:
-            replies = signed_replies(session=options["session"], unit=options["unit"])
+            replies = signed_replies(session=options["session"], unit=options["unit"],
+                                     all_versions=options["all_versions"])
         except ExportError as error:
             raise CommandError(str(error)) from error
         total = replies.count()
