@@ -67,6 +67,8 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         "recomputed_hash": recomputed,
         "genuine": bool(reply.content_hash)
         and hmac.compare_digest(recomputed.encode(), reply.content_hash.encode()),
+        # A genuine letter may still have been replaced by a later signed version.
+        "superseded_by": Reply.objects.superseding(reply),
     })
 
 

@@ -104,3 +104,18 @@ def test_export_takes_the_latest_signed_version_unless_asked_for_all(in_handling
     call_command("export_replies", out=str(tmp_path / "all"), workers=1, all_versions=True)
     names = sorted(p.name for p in (tmp_path / "all").iterdir())
     assert first.pdf_filename() in names and second.pdf_filename() in names
+
+
+def test_verifying_a_superseded_version_says_which_version_replaced_it(in_handling, user, client):
+    first = sent_letter(in_handling, user)
+    rehandle(in_handling, user)
+    page = client.get(f"/verify/{first.verification_code}/")
+    assert page.context["superseded_by"] is None
+    second = sent_letter(in_handling, user, doc_number="工信建字〔2026〕2号")
+    page = client.get(f"/verify/{first.verification_code}/")
+    assert page.status_code == 200 and page.context["genuine"]
+    assert page.context["superseded_by"] == second
+    assert "verify-superseded" in page.content.decode()
+    latest = client.get(f"/verify/{second.verification_code}/")
+    assert latest.context["superseded_by"] is None
+    assert "verify-superseded" not in latest.content.decode()
