@@ -1,10 +1,12 @@
+import os
+
 import pytest
 
 
 @pytest.fixture
 def demo(db):
     """The demo data: the seed case No. 120 and users for every role."""
-    from suggestions.demo import load_demo
+    from demo.seed import load_demo
 
     load_demo()
     from suggestions.models import Suggestion
@@ -45,3 +47,75 @@ def clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+
+# --- Real-browser tests: say whether they ran -------------------------------------------------
+# The browser tests (marker `browser`, tests/test_browser.py) skip themselves when Debian's
+# Chromium is missing. A quiet skip would let a run look complete without them, so the end of
+# every run says what became of them ("browser tests: 4 run" / "browser tests: SKIPPED (...)"),
+# just above pytest's own closing line. REQUIRE_BROWSER=1 (set by .ci/run) turns such a skip
+# into a failure, and fails a run that collected no browser test at all.
+
+_browser_outcomes: dict[str, str] = {}  # nodeid -> "passed" / "failed" / "skipped"
+_browser_skip_reasons: list[str] = []
+
+
+def browser_required() -> bool:
+    return os.environ.get("REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if not item.get_closest_marker("browser"):
+        return report
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason not in _browser_skip_reasons:
+            _browser_skip_reasons.append(reason)
+        if browser_required():
+            report.outcome = "failed"
+            report.longrepr = f"REQUIRE_BROWSER=1, but this browser test was skipped: {reason}"
+    if report.failed:
+        _browser_outcomes[item.nodeid] = "failed"
+    elif report.skipped:
+        _browser_outcomes.setdefault(item.nodeid, "skipped")
+    elif report.when == "call":
+        _browser_outcomes.setdefault(item.nodeid, "passed")
+    return report
+
+
+def browser_summary() -> str | None:
+    """The closing line on the browser tests; None when the run selected none and none were
+    required."""
+    outcomes = list(_browser_outcomes.values())
+    skipped = outcomes.count("skipped")
+    failed = outcomes.count("failed")
+    ran = outcomes.count("passed") + failed
+    reasons = "; ".join(_browser_skip_reasons)
+    if browser_required() and (_browser_skip_reasons or not outcomes):
+        why = reasons or "none were collected"
+        return f"browser tests: FAILED, REQUIRE_BROWSER=1 but they did not run ({why})"
+    if skipped and not ran:
+        return f"browser tests: SKIPPED ({reasons}), {skipped} not run"
+    if skipped:
+        return f"browser tests: {ran} run, {skipped} SKIPPED ({reasons})"
+    if ran:
+        return f"browser tests: {ran} run" + (f", {failed} failed" if failed else "")
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    line = browser_summary()
+    if line is not None:
+        ok, skipped = line.endswith(" run"), "SKIPPED" in line
+        terminalreporter.write_line(line, bold=True, green=ok, yellow=skipped,
+                                    red=not ok and not skipped)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # REQUIRE_BROWSER=1 and not one browser test collected (deselected, file gone): fail the run.
+    if browser_required() and not _browser_outcomes and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
