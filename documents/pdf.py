@@ -34,7 +34,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import fonts
-from .formatting import DISCLOSURE_LABELS, body_blocks, chinese_date, format_code
+from .formatting import DISCLOSURE_LABELS, SATISFACTION_LABELS, body_blocks, chinese_date, format_code
 
 # Documents are rendered with this base URL: "/static/…" in a template becomes
 # "file:///static/…", which the fetcher maps to the static file on disk.
@@ -270,6 +270,8 @@ def consultation_context(record) -> dict:
             for value in settings.HANDLING_CATEGORIES
         ],
         "held": held,
+        # Printed only when the deputy gave one; a blank leaves the line out.
+        "satisfaction": SATISFACTION_LABELS.get(record.satisfaction, ""),
         "signed_name": record.signed_name if record.is_signed else "",
     }
 

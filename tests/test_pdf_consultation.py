@@ -113,3 +113,53 @@ def overlapping(chars: list[dict]) -> list[tuple[str, str]]:
                     found.append((char["text"], other["text"]))
             grid.setdefault(cell, []).append({"box": box, "text": char["text"]})
     return found
+
+
+def opinion_box_text(pdf: bytes) -> str:
+    """The text between 代表意见和要求： and the row below the box (面商时间)."""
+    text = squeeze(text_of(pdf))
+    start = text.index("代表意见和要求：")
+    return text[start:text.index("面商时间", start)]
+
+
+def test_satisfaction_is_printed_in_the_opinion_box(record):
+    from suggestions.models import Rating
+
+    assert record.satisfaction == Rating.SATISFIED  # the seed: 满意, signed by the deputy
+    pdf = render_consultation_pdf(record)
+    assert "满意程度：满意" in opinion_box_text(pdf)
+    # On the signature's line, at its left, and still one page.
+    chars = chars_of(pdf)
+    signature = next(c for c in chars if c["text"] == "签")
+    line = [c for c in chars if abs(c["top"] - signature["top"]) < 3]
+    assert squeeze("".join(c["text"] for c in sorted(line, key=lambda c: c["x0"]))) == (
+        "满意程度：满意签字：苏红平"
+    )
+    assert max(c["page"] for c in chars) == 0
+    assert not overlapping([c for c in chars if c["text"].strip()])
+
+
+@pytest.mark.parametrize("rating, printed", [
+    ("basically", "基本满意"),
+    ("unsatisfied", "不满意"),
+])
+def test_each_rating_prints_as_the_form_writes_it(record, rating, printed):
+    type(record).objects.filter(pk=record.pk).update(satisfaction=rating)
+    record.refresh_from_db()
+    box = opinion_box_text(render_consultation_pdf(record))
+    assert f"满意程度：{printed}签字：" in box
+
+
+def test_every_rating_has_a_printed_form():
+    from documents.pdf import SATISFACTION_LABELS  # the labels the record prints
+    from suggestions.models import Rating
+
+    assert set(SATISFACTION_LABELS) == set(Rating.values)
+
+
+def test_blank_satisfaction_prints_nothing(record):
+    type(record).objects.filter(pk=record.pk).update(satisfaction="")
+    record.refresh_from_db()
+    box = opinion_box_text(render_consultation_pdf(record))
+    assert "满意程度" not in box
+    assert box == "代表意见和要求：非常满意。签字：苏红平"
