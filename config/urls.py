@@ -2,8 +2,20 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import consultations.urls
+import replies.urls
+from documents import views as document_views
 from suggestions import views as suggestion_views
 from suggestions.auth import LoginView
+
+# The PDF of a letter or a record is made by documents, the layer above replies and
+# consultations; its URL stays in their namespaces, composed here at the top.
+reply_urls = replies.urls.urlpatterns + [
+    path("<int:pk>/pdf/", document_views.reply_pdf, name="pdf"),
+]
+consultation_urls = consultations.urls.urlpatterns + [
+    path("<int:pk>/pdf/", document_views.consultation_pdf, name="pdf"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,8 +29,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", suggestion_views.healthz, name="healthz"),
     path("suggestions/", include("suggestions.urls")),
-    path("consultations/", include("consultations.urls")),
-    path("replies/", include("replies.urls")),
+    path("consultations/", include((consultation_urls, "consultations"))),
+    path("replies/", include((reply_urls, "replies"))),
     path("", include("documents.urls")),
     path("", suggestion_views.home, name="home"),
 ]

@@ -9,7 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.consultation_detail, name="detail"),
     path("<int:pk>/edit/", views.consultation_edit, name="edit"),
     path("<int:pk>/confirm/", views.consultation_confirm, name="confirm"),
-    path("<int:pk>/pdf/", views.consultation_pdf, name="pdf"),
     path("<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
 ]

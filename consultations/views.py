@@ -13,12 +13,11 @@ from django.views.decorators.http import require_POST
 
 from core import rules
 from core.forms import AlreadySubmitted, previous_submission, redirect_to_first, submit_once
-from core.http import pdf_response, perform
+from core.http import perform
 from core.locking import StaleEdit
 from core.rules import WorkflowError
 from core.sanitize import html_to_text
 from suggestions.views import visible_suggestion
-from suggestions.workflow import record_event
 
 from . import services
 from .forms import AttachmentForm, ConfirmForm, ConsultationForm
@@ -173,15 +172,3 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@login_required
-def consultation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from documents.pdf import render_consultation_pdf
-
-    record = visible_record(request, pk)
-    pdf = render_consultation_pdf(record)
-    record_event(record.suggestion, actor=request.user, action="pdf_export", internal=True,
-                 object_label=f"面商记录表 {record.held_on:%Y-%m-%d}")
-    filename = f"{record.suggestion.reference}面商记录表（{record.held_on:%Y-%m-%d}）.pdf"
-    return pdf_response(pdf, filename, inline=request.GET.get("download") != "1")

@@ -33,8 +33,9 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from core.formatting import DISCLOSURE_LABELS, SATISFACTION_LABELS, body_blocks, chinese_date, format_code
+
 from . import fonts
-from .formatting import DISCLOSURE_LABELS, SATISFACTION_LABELS, body_blocks, chinese_date, format_code
 
 # Documents are rendered with this base URL: "/static/…" in a template becomes
 # "file:///static/…", which the fetcher maps to the static file on disk.

@@ -16,10 +16,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.formatting import chinese_date, format_code
+from core.http import pdf_response
 from core.roles import Role, role_of
 from replies.models import Reply
+from suggestions.workflow import record_event
 
-from .formatting import chinese_date, format_code
 from .models import ExportJob
 from .tasks import replies_for_job, run_export_job
 
@@ -70,6 +72,35 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         # A genuine letter may still have been replaced by a later signed version.
         "superseded_by": Reply.objects.superseding(reply),
     })
+
+
+# --- One document as PDF (the letter and the record pages link here) ---
+
+@login_required
+def reply_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from replies.views import visible_reply
+
+    from .pdf import render_reply_pdf
+
+    reply = visible_reply(request, pk)
+    pdf = render_reply_pdf(reply)
+    record_event(reply.suggestion, actor=request.user, action="pdf_export", internal=True,
+                 object_label=str(reply))
+    return pdf_response(pdf, reply.pdf_filename(), inline=request.GET.get("download") != "1")
+
+
+@login_required
+def consultation_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from consultations.views import visible_record
+
+    from .pdf import render_consultation_pdf
+
+    record = visible_record(request, pk)
+    pdf = render_consultation_pdf(record)
+    record_event(record.suggestion, actor=request.user, action="pdf_export", internal=True,
+                 object_label=f"面商记录表 {record.held_on:%Y-%m-%d}")
+    filename = f"{record.suggestion.reference}面商记录表（{record.held_on:%Y-%m-%d}）.pdf"
+    return pdf_response(pdf, filename, inline=request.GET.get("download") != "1")
 
 
 # --- Bulk export ----------------------------------------------------------------------------

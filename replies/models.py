@@ -168,6 +168,7 @@ class Reply(models.Model):
             "suggestion_title": suggestion.title,
             "issuing_unit": self.issuing_unit_id,
             "version": self.version,
+            "verification_code": self.verification_code or "",
         }
 
     def compute_hash(self) -> str:

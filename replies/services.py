@@ -180,8 +180,9 @@ def _apply_sign(reply: Reply, user, params: dict) -> None:
     reply.signer_name = display_name(user)
     reply.letter_date = reply.letter_date or timezone.localtime(at).date()
     reply.signed_at, reply.signed_by = at, user
-    reply.content_hash = reply.compute_hash()
+    # The code is printed on the letter and shown on verification: the fingerprint covers it.
     reply.verification_code = _new_code()
+    reply.content_hash = reply.compute_hash()
     params["label_note"] = _("Signed by %(name)s") % {"name": reply.signer_name}
 
 

@@ -14,5 +14,4 @@ urlpatterns = [
     path("<int:pk>/send/", views.reply_send, name="send"),
     path("<int:pk>/evaluate/", views.reply_evaluate, name="evaluate"),
     path("<int:pk>/evaluate-paper/", views.reply_evaluate_paper, name="evaluate_paper"),
-    path("<int:pk>/pdf/", views.reply_pdf, name="pdf"),
 ]

@@ -10,13 +10,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import rules
-from core.http import pdf_response, perform
+from core.formatting import body_blocks
+from core.http import perform
 from core.locking import StaleEdit
 from core.rules import WorkflowError
-from documents.formatting import body_blocks
 from suggestions.models import Rating, Status
 from suggestions.views import visible_suggestion
-from suggestions.workflow import record_event
 
 from . import services
 from .forms import EvaluationForm, PaperEvaluationForm, ReplyForm, ReturnForm
@@ -210,15 +209,3 @@ def reply_evaluate_paper(request: HttpRequest, pk: int) -> HttpResponse:
         result=data["result"], comment=data["comment"], source=Evaluation.Source.PAPER,
     )
     return redirect("replies:detail", pk=pk)
-
-
-@login_required
-def reply_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    from documents.pdf import render_reply_pdf
-
-    reply = visible_reply(request, pk)
-    pdf = render_reply_pdf(reply)
-    record_event(reply.suggestion, actor=request.user, action="pdf_export", internal=True,
-                 object_label=str(reply))
-    return pdf_response(pdf, reply.pdf_filename(), inline=request.GET.get("download") != "1")
-

@@ -55,7 +55,7 @@ def test_export_command_refuses_unknown_filters(demo, tmp_path):
 
 
 def test_export_command_renders_in_parallel_processes(demo, tmp_path):
-    from documents.management.commands.bench_pdf import make_signed_copies
+    from demo.management.commands.bench_pdf import make_signed_copies
 
     make_signed_copies(demo.replies.get(), 3)
     call_command("export_replies", "--out", str(tmp_path), "--workers", "2", "--zip",

@@ -119,3 +119,10 @@ def test_verifying_a_superseded_version_says_which_version_replaced_it(in_handli
     latest = client.get(f"/verify/{second.verification_code}/")
     assert latest.context["superseded_by"] is None
     assert "verify-superseded" not in latest.content.decode()
+
+
+def test_the_fingerprint_covers_the_verification_code(in_handling, user, client):
+    letter = sent_letter(in_handling, user)
+    assert client.get(f"/verify/{letter.verification_code}/").context["genuine"]
+    Reply.objects.filter(pk=letter.pk).update(verification_code="ABCDEFGHJKLM")
+    assert not client.get("/verify/ABCDEFGHJKLM/").context["genuine"]
