@@ -48,7 +48,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def seeded(transactional_db, settings):
-    from suggestions.demo import load_demo
+    from demo.seed import load_demo
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     load_demo()

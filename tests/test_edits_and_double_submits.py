@@ -15,7 +15,6 @@ from replies.services import reply_create_draft
 from suggestions.models import CongressSession, Deputy, Suggestion
 
 
-
 def record_data(deputy, **overrides):
     data = {
         "deputy": deputy.pk, "method": "face", "held_on": "2026-11-20", "place": "市工信局会议室",
