@@ -140,7 +140,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "suggestions:list"
+LOGIN_REDIRECT_URL = "todo"
 LOGOUT_REDIRECT_URL = "login"
 
 # Chinese first: English is the source language of the strings, Simplified Chinese the default.

@@ -5,6 +5,7 @@ from django.urls import include, path
 import consultations.urls
 import replies.urls
 from documents import views as document_views
+from suggestions import todo as suggestion_todo
 from suggestions import views as suggestion_views
 from suggestions.auth import LoginView
 
@@ -32,6 +33,7 @@ urlpatterns = [
     path("consultations/", include((consultation_urls, "consultations"))),
     path("replies/", include((reply_urls, "replies"))),
     path("", include("documents.urls")),
+    path("todo/", suggestion_todo.todo_page, name="todo"),
     path("", suggestion_views.home, name="home"),
 ]
 

@@ -7,4 +7,4 @@ class RepliesConfig(AppConfig):
     verbose_name = _("Replies")
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  (declares this app's moves to the rule engine)
+        from . import services, todo  # noqa: F401  (declares this app's moves and to-do groups)

@@ -7,4 +7,4 @@ class SuggestionsConfig(AppConfig):
     verbose_name = _("Suggestions")
 
     def ready(self) -> None:
-        from . import workflow  # noqa: F401  (declares this app's moves to the rule engine)
+        from . import todo, workflow  # noqa: F401  (declares this app's moves and to-do groups)

@@ -8,4 +8,11 @@ def role(request) -> dict:
         "role": current,
         "Role": Role,
         "user_display_name": display_name(user) if current != Role.NONE else "",
+        "todo_total": _todo_total(user) if current != Role.NONE else 0,
     }
+
+
+def _todo_total(user) -> int:
+    from .todo import total_for
+
+    return total_for(user)

@@ -61,7 +61,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("suggestions:list")
+    return redirect("todo")
 
 
 def filtered_suggestions(request: HttpRequest) -> tuple[SuggestionFilter, QuerySet]:
@@ -71,11 +71,27 @@ def filtered_suggestions(request: HttpRequest) -> tuple[SuggestionFilter, QueryS
         .select_related("session", "lead_deputy", "lead_unit")
         .order_by("-session__year", "session__name", "number")
     )
+    base = _todo_filtered(request, base)
     filterset = SuggestionFilter(request.GET or None, queryset=base)
     if filterset.is_bound and not filterset.is_valid():
         messages.error(request, _("Some filters were not valid and were ignored."))
         return filterset, base
     return filterset, filterset.qs if filterset.is_bound else base
+
+
+def _todo_filtered(request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    """``?todo=<group>``: the items of one of the user's to-do groups (core.todo)."""
+    from core import todo
+
+    name = request.GET.get("todo")
+    if not name:
+        return queryset
+    group = todo.group(name)
+    if group is None or role_of(request.user) not in group.roles:
+        messages.error(request, _("Some filters were not valid and were ignored."))
+        return queryset
+    condition = group.where(request.user)
+    return queryset.filter(condition) if condition is not None else queryset.none()
 
 
 @login_required

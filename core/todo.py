@@ -1,0 +1,92 @@
+"""To-do lists (待办): what awaits each user, as groups of suggestions.
+
+A group is a ``Q`` over suggestions built from the rule engine's own declarations (the moves
+a user may make now, asked at the level of a queryset), never from rules restated here. Each
+app declares the groups of its moves (suggestions: accept, assign…; replies: sign, send, rate;
+consultations: confirm), so the to-do page, the navigation's badge and the list's
+``?todo=<name>`` filter all ask the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.functional import Promise
+
+from . import rules
+from .roles import Role, role_of
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str  # stable: used in ?todo=<name>
+    label: str | Promise
+    roles: frozenset[Role]
+    # user -> Q over the suggestion model, or None when nothing can match for this user
+    where: Callable[[object], Q | None]
+    # Where the action is: "suggestion", or (model, move) to link to that object's page.
+    target: tuple[type[models.Model], str] | None = None
+    order: int = 100
+    urgent: bool = False
+
+
+_GROUPS: dict[str, Group] = {}
+
+
+def register(*groups: Group) -> None:
+    for group in groups:
+        if group.name in _GROUPS:
+            raise ValueError(f"to-do group {group.name!r} is declared twice")
+        _GROUPS[group.name] = group
+
+
+def groups_for(user) -> list[Group]:
+    role = role_of(user)
+    return sorted((g for g in _GROUPS.values() if role in g.roles), key=lambda g: g.order)
+
+
+def group(name: str) -> Group | None:
+    return _GROUPS.get(name)
+
+
+def move_q(model: type[models.Model], name: str, user, *, via: str = "suggestion") -> Q | None:
+    """Suggestions with an object of ``model`` on which ``user`` may make move ``name`` now
+    (``model`` is the suggestion model itself when ``via`` is empty)."""
+    mach = rules.machine(model)
+    if name not in mach.moves:
+        return None
+    condition = mach.q(name, user)
+    if condition is None:
+        return None
+    if not via:
+        return condition
+    related = model._default_manager.filter(condition, **{via: OuterRef("pk")})
+    return Q(Exists(related))
+
+
+def counts(queryset: models.QuerySet, user) -> dict[str, int]:
+    """Each of the user's groups counted over ``queryset``, in one query."""
+    measures = {}
+    for each in groups_for(user):
+        condition = each.where(user)
+        if condition is not None:
+            measures[each.name] = Count("pk", filter=condition)
+    found = queryset.order_by().aggregate(**measures) if measures else {}
+    return {each.name: found.get(each.name, 0) for each in groups_for(user)}
+
+
+def items(queryset: models.QuerySet, user, each: Group) -> models.QuerySet:
+    condition = each.where(user)
+    if condition is None:
+        return queryset.none()
+    selected = queryset.filter(condition)
+    if each.target is not None:
+        model, move = each.target
+        target = rules.machine(model).q(move, user)
+        if target is not None:
+            first = model._default_manager.filter(target, suggestion=OuterRef("pk")).values("pk")[:1]
+            selected = selected.annotate(target_pk=models.Subquery(first))
+    return selected
