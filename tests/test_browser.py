@@ -59,7 +59,7 @@ def log_in(page, live_server, username):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "demo-pass-2022")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/suggestions/")
+    page.wait_for_url(f"{live_server.url}/todo/")
 
 
 def test_staff_works_in_chinese_on_a_tablet(seeded, live_server, browser):
