@@ -65,6 +65,7 @@ def log_in(page, live_server, username):
 def test_staff_works_in_chinese_on_a_tablet(seeded, live_server, browser):
     page = browser.new_page(viewport={"width": 820, "height": 1180}, locale="en-US")
     log_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/suggestions/")
     # Chinese by default, even for a browser that asks for English.
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.click("text=关于应加强加速 5G 新型基建发展")
@@ -116,6 +117,7 @@ def test_head_signs_off_a_reply_in_the_browser(seeded, live_server, browser):
 def test_deputy_reads_the_list_and_the_letter_on_a_phone(seeded, live_server, browser):
     page = browser.new_page(viewport={"width": 390, "height": 844})
     log_in(page, live_server, "deputy")
+    page.goto(f"{live_server.url}/suggestions/")
     # Each suggestion is a labelled card; nothing needs sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not page.locator("table.list thead").is_visible()
