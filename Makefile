@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-lxgw-wenkai fonts-hanazono libharfbuzz-subset0 poppler-utils
 export DEBUG ?= 1
 
-.PHONY: install system-deps run worker test lint bench clean
+.PHONY: install system-deps run worker test lint bench clean mutation
 
 # Fonts and HarfBuzz's subsetter for the PDFs; installed only when missing (needs root/apt).
 system-deps:
@@ -43,6 +43,11 @@ test: install
 	DEBUG=0 TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m ruff check .
 	DEBUG=0 TESTING=1 DB_CONN_MAX_AGE=0 $(PY) -m pytest
+
+# Mutation testing of the rule engine and rule modules (mutmut, then rule-deletion mutants);
+# slow (tens of minutes), not part of `make test`. Ends with `mutants_killed: K/N`.
+mutation: install
+	DEBUG=0 TESTING=1 $(PY) .ci/mutation.py
 
 lint: install
 	$(PY) -m ruff check .

@@ -3,7 +3,9 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from suggestions.models import CongressSession, Deputy, Event, HandlingUnit, Status, Suggestion
 from suggestions.workflow import WorkflowError, add_months, transition
@@ -34,7 +36,7 @@ def test_office_assigns_and_due_date_runs_three_months(fresh, login):
     assert response.status_code == 302
     fresh.refresh_from_db()
     assert fresh.status == Status.ASSIGNED
-    assert fresh.assigned_on == datetime.date.today() or fresh.assigned_on is not None
+    assert fresh.assigned_on == timezone.localdate()
     assert fresh.due_on == add_months(fresh.assigned_on, 3)
     event = fresh.events.get(action="assign")
     assert (event.from_status, event.to_status, event.actor.username) == (
@@ -51,9 +53,11 @@ def test_only_the_office_assigns(fresh, login, username):
 
 
 def test_lead_unit_cannot_be_co_unit(fresh, login):
-    response = assign(login("office"), fresh, gxj(), co_units=[gxj()])
+    client = login("office")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = assign(client, fresh, gxj(), co_units=[gxj()])
     assert response.status_code == 200
-    assert "不能同时" in response.content.decode() or "cannot also" in response.content.decode()
+    assert "The lead unit cannot also be a co-handling unit." in response.content.decode()
     fresh.refresh_from_db()
     assert fresh.status == Status.REGISTERED
 
@@ -75,14 +79,15 @@ def test_other_unit_cannot_see_or_accept(fresh, login, user):
 
 
 def test_illegal_move_gets_a_message_not_an_error(fresh, login):
-    # Accepting a suggestion that was never assigned: refused with a clear message.
+    # Closing a suggestion that was never assigned: refused with a clear message.
     client = login("office")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.post(f"/suggestions/{fresh.pk}/do/close/", follow=True)
     assert response.status_code == 200
     fresh.refresh_from_db()
     assert fresh.status == Status.REGISTERED
-    messages = [str(m) for m in response.context["messages"]]
-    assert messages and ("已登记" in messages[0] or "registered" in messages[0])
+    messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert messages == [("error", "“Close” is not possible while this is “registered”.")]
 
 
 def test_unknown_move_name_is_refused(fresh, login):
@@ -145,9 +150,12 @@ def test_deadline_extension_once_and_at_most_six_months(fresh, login, user):
     assert ok.status_code == 302
     fresh.refresh_from_db()
     assert fresh.due_on == datetime.date(2026, 7, 10) and fresh.due_extended
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     again = client.post(f"/suggestions/{fresh.pk}/extend/",
                         {"new_due": "2026-07-09", "note": "再次延期"})
     assert again.status_code == 200
+    messages = [(m.level_tag, str(m)) for m in again.context["messages"]]
+    assert messages[-1] == ("error", "The deadline has already been extended once.")
     fresh.refresh_from_db()
     assert fresh.due_on == datetime.date(2026, 7, 10)
 

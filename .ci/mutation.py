@@ -1,0 +1,159 @@
+"""`make mutation`: mutation testing of the rule engine and the rule modules.
+
+    .venv/bin/python .ci/mutation.py            # everything; ends with `mutants_killed: K/N`
+    .venv/bin/python .ci/mutation.py --resume   # go on with the mutants of an earlier run
+
+mutmut (pinned in the dev extras; configured in pyproject's [tool.mutmut]) mutates every
+function of core/rules.py, core/roles.py, suggestions/workflow.py, replies/services.py and
+consultations/services.py, and the ``visible_to`` methods of the three models files (the other
+model methods are mutated too, by the tool, but not run: MUTANT_GLOBS below). Each mutant runs
+the fast rule tests that cover its function (pyproject's test selection, SQLite). It works in a
+copy of the project outside the work tree (MUTATION_DIR, default /tmp/deputy-suggestions-mutation),
+so no mutants/ directory is left for ruff or git to find.
+
+mutmut mutates functions only, and the rules are mostly *declarations* (``Move(...)`` tables,
+``Scope`` objects, ``OPEN_STATUSES``…, evaluated once at import). So a second kind of mutant
+follows: .ci/rule_mutants.py deletes one declared rule at a time in the loaded machines (a role
+taken off a move, a scope widened to everything, a ``where`` dropped, a source status removed
+or added, ``needs_note`` flipped, a check dropped) and runs the same tests. Both kinds count in
+the final line.
+
+Equivalent mutants left alive, and why (they cannot change what any user may do or see):
+
+- ``core.rules``: ``Move.link``/``is_offered``/``status_label`` string plumbing used only by
+  templates; ``WorkflowError.__init__``'s ``super().__init__(message)`` argument (only
+  ``.message`` is read); ``_flags``' ``or {}`` after ``.first()`` on the row's own pk (the row
+  exists: ``run`` locked it); ``run``'s ``params if params is not None else {}`` (``run`` always
+  passes a dict); ``machine()``'s ``status_field`` default when the machine already exists.
+- ``core.rules.available_moves``/``actionable``: ``sorted(self.sources)`` → the set itself
+  (the order of an ``IN`` list does not matter).
+- Event texts and labels (``_log`` notes, ``label`` params, ``describe_changes`` glue, the
+  letter's pre-filled text in ``replies.services``): audit/letter wording, not a permission,
+  scope or status check; the ones the tests pin are killed, the rest are listed as survivors by
+  the run and are not rules.
+- ``record_event``'s ``at or timezone.now()`` and the ``at=params.get("at")`` plumbing: the time
+  of an event, not a rule.
+- ``role_of``'s cache (``_suggestion_role``): a mutant that never caches answers the same role.
+
+Every surviving mutant of a permission, scope or status check has a test that kills it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+COPY = ["config", "core", "suggestions", "replies", "consultations", "documents", "demo",
+        "templates", "static", "locale", "tests", "manage.py", "pyproject.toml"]
+MUTANT_GLOBS = [
+    "core.rules.*", "core.roles.*", "suggestions.workflow.*", "replies.services.*",
+    "consultations.services.*",
+    "suggestions.models.xǁSuggestionQuerySetǁvisible_to__mutmut_*",
+    "replies.models.xǁReplyQuerySetǁvisible_to__mutmut_*",
+    "consultations.models.xǁConsultationQuerySetǁvisible_to__mutmut_*",
+]
+KILLED = {"killed", "timeout"}
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env.update(DEBUG="0", TESTING="1", DB_CONN_MAX_AGE="0", PYTHONHASHSEED="0")
+    env.pop("DATABASE_URL", None)  # SQLite: the fast engine for thousands of runs
+    env.pop("REQUIRE_BROWSER", None)
+    return env
+
+
+def prepare(work: Path, resume: bool) -> None:
+    if work.exists() and not resume:
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "mutants")
+    for name in COPY:
+        source, target = ROOT / name, work / name
+        if source.is_dir():
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
+
+
+def mutmut(work: Path, *args: str, capture: bool = False) -> str:
+    command = [str(VENV_BIN / "mutmut"), *args]
+    result = subprocess.run(command, cwd=work, env=environment(), text=True,
+                            stdout=subprocess.PIPE if capture else None)
+    if result.returncode not in (0,) and not capture:
+        print(f"mutmut {' '.join(args)} exited {result.returncode}", file=sys.stderr)
+    return result.stdout or ""
+
+
+def function_mutants(work: Path, max_children: int | None) -> tuple[int, int, list[str]]:
+    extra = ["--max-children", str(max_children)] if max_children else []
+    mutmut(work, "run", *extra, *MUTANT_GLOBS)
+    listing = mutmut(work, "results", "--all", "true", capture=True)
+    killed = total = 0
+    survivors = []
+    for line in listing.splitlines():
+        match = re.match(r"\s*(\S+): (.+)$", line)
+        if not match:
+            continue
+        name, status = match.groups()
+        if not any(fnmatch.fnmatch(name, glob) for glob in MUTANT_GLOBS):
+            continue
+        if status == "not checked":
+            continue  # e.g. no test covers it: counted as "no tests" when run
+        total += 1
+        if status in KILLED:
+            killed += 1
+        else:
+            survivors.append(f"{name}: {status}")
+    return killed, total, survivors
+
+
+def rule_mutants(work: Path, jobs: int) -> tuple[int, int, list[str]]:
+    command = [sys.executable, str(ROOT / ".ci" / "rule_mutants.py"), "--jobs", str(jobs)]
+    result = subprocess.run(command, cwd=work, env=environment(), text=True,
+                            stdout=subprocess.PIPE)
+    print(result.stdout, end="")
+    match = re.search(r"^rule_mutants_killed: (\d+)/(\d+)$", result.stdout, re.MULTILINE)
+    if not match:
+        raise SystemExit("rule_mutants.py printed no result")
+    survivors = [line.removeprefix("SURVIVED ") for line in result.stdout.splitlines()
+                 if line.startswith("SURVIVED ")]
+    return int(match[1]), int(match[2]), survivors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--resume", action="store_true", help="keep an earlier run's results")
+    parser.add_argument("--max-children", type=int, default=None)
+    parser.add_argument("--only", choices=["functions", "rules"], default=None)
+    options = parser.parse_args()
+    work = Path(os.environ.get("MUTATION_DIR", "/tmp/deputy-suggestions-mutation"))
+    prepare(work, options.resume)
+    killed = total = 0
+    survivors: list[str] = []
+    if options.only != "rules":
+        k, n, s = function_mutants(work, options.max_children)
+        print(f"function_mutants_killed: {k}/{n}")
+        killed, total, survivors = killed + k, total + n, survivors + s
+    if options.only != "functions":
+        k, n, s = rule_mutants(work, options.max_children or os.cpu_count() or 2)
+        killed, total, survivors = killed + k, total + n, survivors + s
+    if survivors:
+        print("\nsurviving mutants (see the equivalent ones in .ci/mutation.py's docstring):")
+        for line in survivors:
+            print("  ", line)
+    print(f"mutants_killed: {killed}/{total}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The rule engine itself (``core.rules``): how a move is run, logged and saved, and the small
+helpers the rule modules declare moves with."""
+
+import datetime
+
+import pytest
+from test_rules_world import assigned, draft, handling, not_allowed, record, refused, signed, user
+
+from consultations.models import Consultation
+from core import rules
+from replies.models import Reply, ReplyStatus
+from suggestions import workflow
+from suggestions.models import Event, Rating, Status, Suggestion
+
+
+def test_a_machine_refuses_a_second_move_of_the_same_name(demo):
+    mach = rules.machine(Suggestion)
+    with pytest.raises(ValueError, match="accept"):
+        mach.add(mach.moves["accept"])
+    assert rules.machine(Suggestion) is mach
+    with pytest.raises(LookupError):
+        rules.machine(Event)
+    assert {m.model for m in rules.machines()} >= {Suggestion, Reply, Consultation}
+
+
+def test_an_unknown_move_is_refused(demo):
+    with pytest.raises(rules.WorkflowError) as info:
+        rules.run(demo, "evaporate", user=user("admin"))
+    assert info.value.message == str(rules._("Unknown action."))
+    assert not rules.may(demo, "evaporate", user("admin"))
+
+
+def test_may(demo):
+    suggestion = assigned()
+    assert rules.may(suggestion, "accept", user("staff"))
+    assert not rules.may(suggestion, "accept", user("agri_staff"))
+    assert not rules.may(suggestion, "close", user("office"))
+
+
+def test_a_move_changes_the_status_and_writes_the_event(demo):
+    suggestion = assigned()
+    staff = user("staff")
+    count = Event.objects.count()
+    result = rules.run(suggestion, "accept", user=staff, note="  已接收  ")
+    assert result.pk == suggestion.pk and result.status == Status.HANDLING
+    assert suggestion.status == Status.HANDLING  # the caller's instance follows the row
+    assert Suggestion.objects.get(pk=suggestion.pk).status == Status.HANDLING
+    assert Event.objects.count() == count + 1
+    event = Event.objects.latest("pk")
+    assert (event.action, event.from_status, event.to_status, event.note, event.actor) == (
+        "accept", Status.ASSIGNED, Status.HANDLING, "已接收", staff)
+
+
+def test_a_move_without_target_keeps_the_status_and_returns_what_it_made(demo):
+    suggestion = handling()
+    made = rules.run(suggestion, "draft_reply", user=user("staff"))
+    assert isinstance(made, Reply) and made.suggestion_id == suggestion.pk
+    assert Suggestion.objects.get(pk=suggestion.pk).status == Status.HANDLING
+    event = Event.objects.latest("pk")
+    assert (event.action, event.from_status, event.to_status) == ("reply_created", "", "")
+    assert event.internal
+
+
+def test_save_fields(demo):
+    suggestion = assigned()
+    stamp = Suggestion.objects.get(pk=suggestion.pk).updated_at
+    # save_fields=(): nothing of the suggestion's own row is saved.
+    rules.run(suggestion, "co_opinion", user=user("agri_staff"), opinion="同意。")
+    assert Suggestion.objects.get(pk=suggestion.pk).updated_at == stamp
+    # Only the declared fields (and updated_at) are saved.
+    Suggestion.objects.filter(pk=suggestion.pk).update(title="改过的标题")
+    rules.run(suggestion, "key_supervision", user=user("office"), on=True)
+    row = Suggestion.objects.get(pk=suggestion.pk)
+    assert row.key_supervision and row.title == "改过的标题" and row.updated_at > stamp
+    rules.run(suggestion, "key_supervision", user=user("office"), on=False)
+    assert not Suggestion.objects.get(pk=suggestion.pk).key_supervision
+
+
+def test_a_refusal_checks_scope_before_status_and_status_before_condition(demo):
+    """Another unit hears "not yours" even when the status is wrong too: a refusal says nothing
+    about an object the user may not touch."""
+    from suggestions.workflow import LEAD_UNIT
+
+    theirs = signed(handling(lead_unit="zjj", co_units=(), lead="王建国")).suggestion
+    refused(theirs, "accept", "staff", LEAD_UNIT.refusal)
+    reply = draft()
+    Suggestion.objects.filter(pk=reply.suggestion_id).update(status=Status.ASSIGNED)
+    from test_rules_world import not_now
+
+    refused(reply, "sign", "head", not_now(reply, "sign"))
+
+
+def test_moves_as_the_pages_offer_them(demo):
+    moves = workflow.MACHINE.moves
+    assert moves["assign"].link == "suggestions:assign" and moves["assign"].is_offered
+    assert moves["accept"].link == "" and moves["accept"].is_offered
+    assert not moves["reply"].is_offered and not moves["evaluate"].is_offered
+    assert moves["accept"].action == "accept"
+    assert moves["draft_reply"].action == "reply_created"
+    assert rules.machine(Reply).moves["sign"].action == "reply_signed"
+
+
+def test_available_moves_of_a_known_object(demo):
+    suggestion = assigned()
+    assert set(rules.available_moves(suggestion, user("staff"))) == {
+        "accept", "request_return", "log_consultation"}
+    assert set(rules.available_moves(suggestion, user("agri_staff"))) == {"co_opinion"}
+    assert set(rules.available_moves(suggestion, user("office"))) == {
+        "reassign", "extend", "edit", "key_supervision", "waive_co_opinions"}
+    assert set(rules.available_moves(suggestion, user("deputy"))) == set()
+    rec = record()
+    assert set(rules.available_moves(rec, user("deputy"))) == {"confirm"}
+    assert set(rules.available_moves(rec, user("staff"))) == {"edit", "attach"}
+
+
+def test_extend_adds_to_a_move_declared_below(demo):
+    mach = rules.machine(Suggestion)
+    before = mach.moves["close"]
+    calls = []
+    try:
+        mach.extend("close", effects=[lambda obj, user, params: calls.append(obj.pk)])
+        assert mach.moves["close"].effects == before.effects + (mach.moves["close"].effects[-1],)
+        suggestion = signed().suggestion
+        rules.run(suggestion.replies.get(), "send", user=user("staff"))
+        rules.run(suggestion, "close", user=user("office"))
+        assert calls == [suggestion.pk]
+    finally:
+        mach.moves["close"] = before
+
+
+def test_a_move_label_in_the_refusal(demo):
+    suggestion = assigned()
+    with pytest.raises(rules.WorkflowError) as info:
+        rules.run(suggestion, "accept", user=user("deputy"))
+    assert info.value.message == not_allowed(suggestion, "accept")
+    assert str(workflow.MACHINE.moves["accept"].label) in info.value.message
+
+
+# --- workflow helpers ---
+
+def test_add_months():
+    add = workflow.add_months
+    assert add(datetime.date(2026, 1, 31), 1) == datetime.date(2026, 2, 28)
+    assert add(datetime.date(2024, 1, 31), 1) == datetime.date(2024, 2, 29)
+    assert add(datetime.date(2026, 11, 15), 3) == datetime.date(2027, 2, 15)
+    assert add(datetime.date(2026, 12, 1), 1) == datetime.date(2027, 1, 1)
+    assert add(datetime.date(2026, 3, 10), 0) == datetime.date(2026, 3, 10)
+
+
+def test_add_working_days():
+    add = workflow.add_working_days
+    friday = datetime.date(2026, 11, 6)
+    assert add(friday, 1) == datetime.date(2026, 11, 9)  # Monday
+    assert add(friday, 7) == datetime.date(2026, 11, 17)
+    assert add(datetime.date(2026, 11, 2), 0) == datetime.date(2026, 11, 2)
+
+
+def test_the_return_request_window(demo):
+    assigned_on = datetime.date(2026, 11, 2)  # a Monday: 7 working days run to the 11th
+    suggestion = assigned(on=assigned_on)
+    for day, ok in [(datetime.date(2026, 11, 11), True), (datetime.date(2026, 11, 12), False)]:
+        try:
+            rules.check(suggestion, "request_return", user("staff"), note="理由",
+                        params={"on": day})
+            result = True
+        except rules.WorkflowError as error:
+            assert "2026-11-11" in error.message
+            result = False
+        assert result == ok, day
+
+
+def test_describe_changes():
+    text = workflow.describe_changes(
+        {"title": "旧", "content": None, "same": "x", "many": ["乙", "甲"]},
+        {"title": "新", "content": "正文" * 150, "same": "x", "many": []},
+        {"title": "标题", "content": "正文", "same": "不变", "many": "代表"},
+    )
+    lines = text.split("\n")
+    assert lines[0] == "标题：旧 → 新"
+    assert lines[1] == "正文：— → " + ("正文" * 100) + "…"
+    assert lines[2] == "代表：乙、甲 → —"  # sorted
+    assert len(lines) == 3
+
+
+def test_deciding_rating(settings):
+    ratings = [(2, Rating.UNSATISFIED), (1, Rating.BASICALLY)]
+    settings.REHANDLING_TRIGGER = "lead"
+    assert workflow.deciding_rating(ratings, 1) == Rating.BASICALLY
+    assert workflow.deciding_rating(ratings, 3) == ""
+    settings.REHANDLING_TRIGGER = "any"
+    assert workflow.deciding_rating(ratings, 1) == Rating.UNSATISFIED
+    assert workflow.deciding_rating([(1, Rating.SATISFIED), (2, Rating.BASICALLY)], 1) == Rating.BASICALLY
+    assert workflow.deciding_rating([], 1) == ""
+
+
+def test_action_labels(demo):
+    assert workflow.action_label("accept") == str(workflow.MACHINE.moves["accept"].label)
+    assert workflow.action_label("reply_signed") == str(rules.machine(Reply).moves["sign"].label)
+    assert workflow.action_label("register") == str(workflow.OTHER_ACTIONS["register"])
+    assert workflow.action_label("nonsense") == str(rules._("Other change"))
+    assert workflow.may_register(user("office")) and workflow.may_register(user("admin"))
+    assert not workflow.may_register(user("staff")) and not workflow.may_register(user("deputy"))
+
+
+def test_reply_status_after_each_move(demo):
+    reply = draft()
+    for name, username, status in [("submit", "staff", ReplyStatus.PENDING),
+                                   ("return", "head", ReplyStatus.DRAFT),
+                                   ("submit", "head", ReplyStatus.PENDING),
+                                   ("sign", "head", ReplyStatus.SIGNED),
+                                   ("send", "office", ReplyStatus.SENT)]:
+        rules.run(reply, name, user=user(username), note="理由")
+        assert Reply.objects.get(pk=reply.pk).status == status
+    assert Suggestion.objects.get(pk=reply.suggestion_id).status == Status.REPLIED
