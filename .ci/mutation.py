@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -51,8 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-COPY = ["config", "core", "suggestions", "replies", "consultations", "documents", "demo",
-        "templates", "static", "locale", "tests", "manage.py", "pyproject.toml"]
+# Besides the project's Python packages (found, so that a new app is copied too).
+COPY = ["templates", "static", "locale", "tests", "manage.py", "pyproject.toml"]
 MUTANT_GLOBS = [
     "core.rules.*", "core.roles.*", "suggestions.workflow.*", "replies.services.*",
     "consultations.services.*",
@@ -71,12 +72,17 @@ def environment() -> dict:
     return env
 
 
+def packages() -> list[str]:
+    return sorted(p.parent.name for p in ROOT.glob("*/__init__.py")
+                  if not p.parent.name.startswith("."))
+
+
 def prepare(work: Path, resume: bool) -> None:
     if work.exists() and not resume:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "mutants")
-    for name in COPY:
+    for name in [*packages(), *COPY]:
         source, target = ROOT / name, work / name
         if source.is_dir():
             if target.exists():
@@ -84,6 +90,11 @@ def prepare(work: Path, resume: bool) -> None:
             shutil.copytree(source, target, ignore=ignore)
         else:
             shutil.copy2(source, target)
+    # mutmut copies its source_paths into mutants/ and imports only from there: every package.
+    config = work / "pyproject.toml"
+    text = re.sub(r"(?m)^source_paths = .*$", "source_paths = " + json.dumps(packages()),
+                  config.read_text("utf-8"))
+    config.write_text(text, "utf-8")
 
 
 def mutmut(work: Path, *args: str, capture: bool = False) -> str:

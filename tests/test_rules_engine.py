@@ -212,3 +212,96 @@ def test_reply_status_after_each_move(demo):
         rules.run(reply, name, user=user(username), note="理由")
         assert Reply.objects.get(pk=reply.pk).status == status
     assert Suggestion.objects.get(pk=reply.suggestion_id).status == Status.REPLIED
+
+
+def test_a_machine_holds_what_is_added_and_extended(demo):
+    """On a machine of its own: the project's machines are filled once, at import."""
+    mach = rules.Machine(Suggestion, log=lambda *args, **kwargs: None)
+    accept = workflow.MACHINE.moves["accept"]
+    mach.add(accept)
+    assert mach.moves == {"accept": accept}
+
+    def check(obj, user, params):
+        pass
+
+    def effect(obj, user, params):
+        pass
+
+    mach.extend("accept", checks=[check], effects=[effect])
+    extended = mach.moves["accept"]
+    assert extended.checks == accept.checks + (check,)
+    assert extended.effects == accept.effects + (effect,)
+    assert (extended.sources, extended.roles, extended.target) == (
+        accept.sources, accept.roles, accept.target)
+
+
+# --- What some moves change besides the status ---
+
+def test_reassigning_withdraws_only_the_old_units_unsigned_drafts(demo):
+    from test_rules_world import unit
+
+    reply = draft()
+    suggestion = reply.suggestion
+    office = user("office")
+    # Reassigned to the same unit: its draft stays.
+    rules.run(suggestion, "reassign", user=office, note="仍由本单位", unit=unit("gxj"))
+    assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.DRAFT
+    rules.run(suggestion, "accept", user=user("staff"))
+    rules.run(suggestion, "reassign", user=office, note="改由住建局办理", unit=unit("zjj"))
+    assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.WITHDRAWN
+    event = suggestion.events.get(action="reply_withdrawn")
+    assert event.actor == office and event.internal
+
+
+def test_a_signed_letter_is_not_withdrawn_on_reassignment(demo):
+    from test_rules_world import unit
+
+    reply = signed()
+    rules.run(reply.suggestion, "reassign", user=user("office"), note="改办", unit=unit("zjj"))
+    assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.SIGNED
+
+
+def test_confirming_a_record(demo):
+    rec = record()
+    before = Consultation.objects.get(pk=rec.pk)
+    rules.run(rec, "confirm", user=user("deputy"))
+    after = Consultation.objects.get(pk=rec.pk)
+    assert after.signature == "online" and after.confirmed_at is not None
+    assert after.deputy_opinion == before.deputy_opinion  # no opinion given, none invented
+    assert after.lock_version == before.lock_version + 1
+    assert after.signed_name == "苏红平"
+
+
+def test_editing_a_paper_signed_record_keeps_its_signature(demo):
+    from consultations.services import consultation_update
+
+    rec = record(signature="paper")
+    assert rec.signature == "paper"
+    consultation_update(record=rec, user=user("staff"), data={"place": "新地点"},
+                        expected_version=rec.lock_version)
+    rec = Consultation.objects.get(pk=rec.pk)
+    assert (rec.signature, rec.place) == ("paper", "新地点")
+
+
+def test_extending_logs_old_and_new_dates(demo):
+    suggestion = assigned(on=datetime.date(2026, 1, 10))
+    rules.run(suggestion, "extend", user=user("office"), note="批准",
+              new_due=datetime.date(2026, 5, 10))
+    event = suggestion.events.get(action="extend")
+    assert event.object_label == "2026-04-10 → 2026-05-10" and event.note == "批准"
+
+
+def test_a_draft_submitted_meanwhile_is_not_overwritten(demo):
+    """The editor was opened on a draft, and the head submitted it before the save: the save
+    must not change a letter that is no longer a draft."""
+    from core.locking import StaleEdit
+    from replies.services import reply_update_draft
+
+    reply = draft()
+    stale = Reply.objects.get(pk=reply.pk)
+    rules.run(reply, "submit", user=user("head"))
+    with pytest.raises(StaleEdit):
+        reply_update_draft(reply=stale, user=user("staff"), data={"body": "改过的正文"},
+                           expected_version=stale.lock_version)
+    row = Reply.objects.get(pk=reply.pk)
+    assert (row.status, row.body) == (ReplyStatus.PENDING, reply.body)
