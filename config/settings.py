@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "consultations",
     "replies",
     "documents",
+    "publication",
     "demo",
 ]
 
@@ -230,6 +231,17 @@ REHANDLING_DUE_MONTHS = env_int("REHANDLING_DUE_MONTHS", 1)
 REHANDLING_TRIGGER = env_str("REHANDLING_TRIGGER", "lead")
 # Which handling-result categories a place uses (A/B/C/D by default; some use A/B/C only).
 HANDLING_CATEGORIES = env_list("HANDLING_CATEGORIES", "A,B,C,D")
+# Publication (公开): sent replies that allow it appear on /public/ this many working days after
+# sending (0: at once); personal contact details matching these patterns (one per line) never
+# appear there.
+PUBLISH_AFTER_WORKING_DAYS = env_int("PUBLISH_AFTER_WORKING_DAYS", 0)
+REDACTION_PATTERNS = [
+    pattern for pattern in env_str("REDACTION_PATTERNS", "").split("\n") if pattern
+] or [
+    r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)",  # mobile numbers
+    r"(?<![0-9Xx])\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx](?![0-9Xx])",  # ID cards
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail addresses
+]
 # Public base URL printed in QR codes on signed letters (verification page).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("replies/", include((reply_urls, "replies"))),
     path("", include("documents.urls")),
     path("todo/", suggestion_todo.todo_page, name="todo"),
+    path("public/", include("publication.urls")),
     path("", suggestion_views.home, name="home"),
 ]
 

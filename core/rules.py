@@ -260,6 +260,7 @@ def run(obj, name: str, *, user, note: str = "", **params):
     mach = machine_of(obj)
     locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
     note = (note or "").strip()
+    params["note"] = note  # an effect may keep it (a reason, a written approval)
     move = check(locked, name, user, note=note, params=params)
     source = mach.status_of(locked)
     result = None

@@ -1,0 +1,118 @@
+"""The public's pages (no login) and the office's publication controls."""
+
+from __future__ import annotations
+
+import copy
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from core import rules
+from core.formatting import body_blocks
+from core.http import pdf_response, perform
+from replies.models import Reply
+from suggestions.models import CongressSession, HandlingUnit
+
+from . import services
+from .models import Publication
+
+
+class PublicSearchForm(forms.Form):
+    session = forms.ModelChoiceField(
+        label=gettext_lazy("Session"), queryset=CongressSession.objects.all(), required=False,
+        empty_label=gettext_lazy("All"),
+    )
+    unit = forms.ModelChoiceField(
+        label=gettext_lazy("Handling unit"), queryset=HandlingUnit.objects.all(), required=False,
+        empty_label=gettext_lazy("All"),
+    )
+    number = forms.IntegerField(label=gettext_lazy("Number"), required=False, min_value=1)
+    q = forms.CharField(label=gettext_lazy("Text"), required=False, max_length=100)
+
+
+def published() -> object:
+    return Publication.objects.public().select_related(
+        "reply__suggestion__session", "reply__issuing_unit"
+    )
+
+
+@require_GET
+def public_list(request: HttpRequest) -> HttpResponse:
+    form = PublicSearchForm(request.GET or None)
+    found = published().defer("public_text")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["session"]:
+            found = found.filter(reply__suggestion__session=data["session"])
+        if data["unit"]:
+            found = found.filter(reply__issuing_unit=data["unit"])
+        if data["number"]:
+            found = found.filter(reply__suggestion__number=data["number"])
+        for term in (data["q"] or "").split():
+            # Only the published (redacted) text is searched: nothing removed can be found.
+            found = found.filter(Q(public_title__icontains=term) | Q(public_text__icontains=term))
+    page = Paginator(found.order_by("-publish_on", "-pk"), 20).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "publication/list.html", {
+        "form": form, "page": page, "query": query.urlencode(),
+    })
+
+
+@require_GET
+def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    publication = get_object_or_404(published(), pk=pk)
+    letter = services.public_letter(publication)
+    return render(request, "publication/detail.html", {
+        "publication": publication, "reply": publication.reply, "letter": letter,
+        "blocks": body_blocks(letter["body"]),
+        "suggestion": publication.reply.suggestion,
+    })
+
+
+@require_GET
+def public_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from documents.pdf import render_reply_pdf
+
+    publication = get_object_or_404(published(), pk=pk)
+    # The letter as published: the same layout, the removed passages and contact details
+    # replaced; never saved.
+    letter = copy.copy(publication.reply)
+    for name, value in services.public_letter(publication).items():
+        setattr(letter, name, value)
+    return pdf_response(render_reply_pdf(letter), publication.reply.pdf_filename(),
+                        inline=request.GET.get("download") != "1")
+
+
+def _office_action(request: HttpRequest, pk: int, name: str, done: str, **params) -> HttpResponse:
+    reply = get_object_or_404(Reply.objects.visible_to(request.user), publication__pk=pk)
+    perform(request, done, rules.run, reply.publication, name, user=request.user, **params)
+    return redirect("replies:detail", pk=reply.pk)
+
+
+@login_required
+@require_POST
+def withhold(request: HttpRequest, pk: int) -> HttpResponse:
+    return _office_action(request, pk, "withhold", _("The reply is withheld from publication."),
+                          note=request.POST.get("note", ""))
+
+
+@login_required
+@require_POST
+def republish(request: HttpRequest, pk: int) -> HttpResponse:
+    return _office_action(request, pk, "republish", _("The reply is published again."),
+                          note=request.POST.get("note", ""))
+
+
+@login_required
+@require_POST
+def redact(request: HttpRequest, pk: int) -> HttpResponse:
+    return _office_action(request, pk, "redact", _("The passage is removed from the published letter."),
+                          passage=request.POST.get("passage", ""))
