@@ -6,14 +6,21 @@ is most of the render time. So each face the documents use is prepared once per 
 
 1. the configured stack (``PDF_FONT_BODY`` …) is resolved through fontconfig to a file and
    face index, exactly as WeasyPrint itself would;
-2. HarfBuzz cuts the face down to the characters of GB 2312 plus the punctuation and symbols
-   letters use (about 7,500 glyphs instead of 65,000);
+2. HarfBuzz's subsetter (through uharfbuzz) cuts the face down to the characters of GB 2312
+   plus the punctuation and symbols letters use (about 7,500 glyphs instead of 65,000);
 3. fontTools converts CFF outlines to TrueType, which HarfBuzz subsets several times faster;
 4. the result is cached on disk, keyed by the source file, and declared with ``@font-face``.
 
 Characters outside the prepared set (a rare character in a name) are not lost: after the
 prepared face, the CSS lists the configured stack itself and ``PDF_FONT_FALLBACK`` (full Noto
 CJK, then HanaMin for CJK extensions A–F), so fontconfig finds a font that has them.
+
+Bindings: uharfbuzz for the subsetting, fontTools for the outline conversion. fontconfig has
+no binding on PyPI that matches against the system's library (the one Pango, and so
+WeasyPrint, uses): fontconfig-py bundles its own fontconfig, Python-fontconfig has no
+FcFontMatch. WeasyPrint's cffi declarations lack the integer accessors, and importing them
+loads all of WeasyPrint (about 0.5 s, which the system checks would pay in every
+``manage.py`` command). So the few fontconfig calls are declared below.
 """
 
 from __future__ import annotations
@@ -62,33 +69,7 @@ _ffi.cdef("""
     FcBool FcConfigSubstitute(FcConfig *config, FcPattern *p, FcMatchKind kind);
     void FcDefaultSubstitute(FcPattern *pattern);
     FcPattern *FcFontMatch(FcConfig *config, FcPattern *p, FcResult *result);
-
-    typedef struct hb_blob_t hb_blob_t;
-    typedef struct hb_face_t hb_face_t;
-    typedef struct hb_set_t hb_set_t;
-    typedef struct hb_subset_input_t hb_subset_input_t;
-    typedef uint32_t hb_codepoint_t;
-    typedef uint32_t hb_tag_t;
-    hb_blob_t *hb_blob_create_from_file_or_fail(const char *file_name);
-    void hb_blob_destroy(hb_blob_t *blob);
-    const char *hb_blob_get_data(hb_blob_t *blob, unsigned int *length);
-    hb_face_t *hb_face_create(hb_blob_t *blob, unsigned int index);
-    void hb_face_destroy(hb_face_t *face);
-    hb_blob_t *hb_face_reference_blob(hb_face_t *face);
-    unsigned int hb_face_get_glyph_count(const hb_face_t *face);
-    void hb_set_add_range(hb_set_t *set, hb_codepoint_t first, hb_codepoint_t last);
-    void hb_set_add(hb_set_t *set, hb_codepoint_t codepoint);
-    hb_tag_t hb_tag_from_string(const char *str, int len);
-    hb_subset_input_t *hb_subset_input_create_or_fail(void);
-    void hb_subset_input_destroy(hb_subset_input_t *input);
-    hb_set_t *hb_subset_input_unicode_set(hb_subset_input_t *input);
-    hb_set_t *hb_subset_input_set(hb_subset_input_t *input, int set_type);
-    void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned value);
-    hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
 """)
-HB_SUBSET_SETS_DROP_TABLE_TAG = 3
-HB_SUBSET_FLAGS_NO_HINTING = 0x1
-HB_SUBSET_FLAGS_DESUBROUTINIZE = 0x4
 # Vertical metrics, layout substitutions (their closure would pull in thousands of glyphs for
 # other regions and vertical text) and tables WeasyPrint drops anyway.
 DROPPED_TABLES = (
@@ -115,18 +96,31 @@ def _fontconfig():
 
 
 @cache
-def _harfbuzz():
-    return _dlopen("libharfbuzz.so.0", "harfbuzz", "libharfbuzz.0.dylib")
+def weasyprint_subsetter_available() -> bool:
+    """Whether the system's HarfBuzz subsetter loads.
+
+    WeasyPrint subsets every document's fonts with it when it loads, else with fontTools
+    (~50× slower). Only loaded here, to see that it is there: nothing of it is called.
+    """
+    return all(_dlopen(*names) is not None for names in (
+        ("libharfbuzz.so.0", "harfbuzz", "libharfbuzz.0.dylib"),
+        ("libharfbuzz-subset.so.0", "harfbuzz-subset", "libharfbuzz-subset.0.dylib"),
+    ))
 
 
 @cache
-def _harfbuzz_subset():
-    return _dlopen("libharfbuzz-subset.so.0", "harfbuzz-subset", "libharfbuzz-subset.0.dylib")
+def uharfbuzz_available() -> bool:
+    """Whether uharfbuzz (HarfBuzz's subsetter, bundled with its binding) imports."""
+    try:
+        import uharfbuzz
+    except ImportError:
+        return False
+    return hasattr(uharfbuzz, "subset")
 
 
 def harfbuzz_subset_available() -> bool:
-    """WeasyPrint subsets with HarfBuzz only when this loads (else with fontTools, ~50× slower)."""
-    return _harfbuzz() is not None and _harfbuzz_subset() is not None
+    """Whether faces are prepared: WeasyPrint subsets with HarfBuzz and uharfbuzz is there."""
+    return weasyprint_subsetter_available() and uharfbuzz_available()
 
 
 def parse_families(stack: str) -> list[str]:
@@ -358,37 +352,25 @@ def prepare_all(jobs: list[tuple[Face, str]]) -> dict[Face, Path]:
 
 
 def _subset_face(face: Face, codepoints: tuple[int, ...]) -> bytes:
-    hb, hbs = _harfbuzz(), _harfbuzz_subset()
-    blob = hb.hb_blob_create_from_file_or_fail(face.path.encode())
-    if blob == _ffi.NULL:
-        raise OSError(f"cannot read {face.path}")
-    source = hb.hb_face_create(blob, face.index)
-    subset_input = hbs.hb_subset_input_create_or_fail()
-    try:
-        hbs.hb_subset_input_set_flags(
-            subset_input, HB_SUBSET_FLAGS_NO_HINTING | HB_SUBSET_FLAGS_DESUBROUTINIZE
-        )
-        unicodes = hbs.hb_subset_input_unicode_set(subset_input)
-        for codepoint in codepoints:
-            hb.hb_set_add(unicodes, codepoint)
-        dropped = hbs.hb_subset_input_set(subset_input, HB_SUBSET_SETS_DROP_TABLE_TAG)
-        for tag in DROPPED_TABLES:
-            hb.hb_set_add(dropped, hb.hb_tag_from_string(tag, -1))
-        result = hbs.hb_subset_or_fail(source, subset_input)
-        if result == _ffi.NULL:
-            raise ValueError(f"HarfBuzz could not subset {face.path}")
-        try:
-            out_blob = hb.hb_face_reference_blob(result)
-            length = _ffi.new("unsigned int *")
-            data = _ffi.unpack(hb.hb_blob_get_data(out_blob, length), length[0])
-            hb.hb_blob_destroy(out_blob)
-        finally:
-            hb.hb_face_destroy(result)
-    finally:
-        hbs.hb_subset_input_destroy(subset_input)
-        hb.hb_face_destroy(source)
-        hb.hb_blob_destroy(blob)
-    return data
+    import uharfbuzz as hb
+
+    source = hb.Face(hb.Blob.from_file_path(face.path), face.index)
+    subset_input = hb.SubsetInput()
+    # No bidi closure: current HarfBuzz would also keep each character's mirrored partner
+    # (∈ → ∋), glyphs the system HarfBuzz used before (6.0) did not keep.
+    subset_input.flags = (
+        hb.SubsetFlags.NO_HINTING | hb.SubsetFlags.DESUBROUTINIZE
+        | hb.SubsetFlags.NO_BIDI_CLOSURE
+    )
+    unicodes = subset_input.unicode_set
+    unicodes.update(codepoints)
+    # The kept characters' variation sequences (cmap format 14, e.g. centred 、。): HarfBuzz
+    # now keeps a sequence only when its selector is asked for too.
+    unicodes.update(source.variation_selectors)
+    dropped = subset_input.drop_table_tag_set
+    for tag in DROPPED_TABLES:
+        dropped.add(int.from_bytes(tag, "big"))
+    return hb.subset(source, subset_input).blob.data
 
 
 def _reorder_glyphs(font, priority: tuple[int, ...]) -> None:

@@ -15,10 +15,47 @@ def test_this_machine_passes_the_pdf_checks():
 
 
 def test_missing_harfbuzz_subset_is_reported(monkeypatch):
-    monkeypatch.setattr(fonts, "harfbuzz_subset_available", lambda: False)
+    monkeypatch.setattr(fonts, "weasyprint_subsetter_available", lambda: False)
     messages = checks.check_harfbuzz_subset()
     assert ids(messages) == ["documents.W001"]
     assert "libharfbuzz-subset0" in messages[0].hint
+    assert not fonts.harfbuzz_subset_available()  # and so nothing is prepared
+
+
+def test_missing_uharfbuzz_is_reported(monkeypatch):
+    monkeypatch.setattr(fonts, "uharfbuzz_available", lambda: False)
+    messages = checks.check_harfbuzz_subset()
+    assert ids(messages) == ["documents.W002"]
+    assert "make install" in messages[0].hint
+    assert not fonts.harfbuzz_subset_available()
+    assert fonts.prepared_path(fonts.first_installed("Noto Serif CJK SC")) is None
+
+
+def test_prepared_faces_keep_the_letter_characters_and_nothing_else(tmp_path):
+    """The subset keeps exactly the asked-for characters (no mirrored partners added) and
+    their variation sequences, as the system HarfBuzz 6 did before uharfbuzz."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    face = fonts.first_installed('"Noto Sans CJK SC"')
+    points = fonts.letter_codepoints("common")
+    subset = TTFont(io.BytesIO(fonts._subset_face(face, points)))
+    cmap = subset.getBestCmap()
+    assert set(cmap) <= set(points)
+    assert 0x2208 in cmap and 0x220B not in cmap  # ∈ kept, its mirror ∋ not asked for
+    assert len(cmap) > 4700
+    sequences = {
+        (base, selector)
+        for table in subset["cmap"].tables if table.format == 14
+        for selector, records in table.uvsDict.items() for base, _ in records
+    }
+    assert (0x3002, 0xFE01) in sequences  # the centred 。
+    assert not {"GSUB", "GPOS", "vmtx"} & set(subset.keys())
+    path = fonts.prepared_path(face, "common", tmp_path)
+    prepared = TTFont(path)
+    assert "glyf" in prepared and "CFF " not in prepared
+    assert prepared.getBestCmap().keys() == cmap.keys()
 
 
 def test_no_cjk_font_is_an_error(settings):
