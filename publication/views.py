@@ -34,7 +34,7 @@ class PublicSearchForm(forms.Form):
         empty_label=gettext_lazy("All"),
     )
     number = forms.IntegerField(label=gettext_lazy("Number"), required=False, min_value=1)
-    q = forms.CharField(label=gettext_lazy("Text"), required=False, max_length=100)
+    q = forms.CharField(label=gettext_lazy("Full text"), required=False, max_length=100)
 
 
 def published() -> object:

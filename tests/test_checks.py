@@ -106,7 +106,7 @@ def test_url_fetcher_serves_static_files_and_refuses_the_rest():
 
 
 def test_body_lines_become_headings_and_kai_leads():
-    from documents.formatting import body_blocks
+    from core.formatting import body_blocks
 
     blocks = body_blocks(
         "一、总体情况\n（一）政策保障\n(二) 推进应用。协调各部门。\n二十、其他\n"
@@ -122,6 +122,6 @@ def test_body_lines_become_headings_and_kai_leads():
 def test_dates_are_written_without_zero_padding():
     import datetime
 
-    from documents.formatting import chinese_date
+    from core.formatting import chinese_date
 
     assert chinese_date(datetime.date(2022, 6, 1)) == "2022年6月1日"
