@@ -20,7 +20,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -45,16 +44,11 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is too large (%(size)s); the limit is %(limit)s.") % {
-                    "size": filesizeformat(upload.size),
-                    "limit": filesizeformat(settings.UPLOAD_MAX_BYTES),
-                }
-            )
+        if refusal := importing.too_large(upload.size):
+            raise forms.ValidationError(refusal)  # before reading it into memory
         data = upload.read()
         try:
-            self.kind = importing.sniff(data, upload.name)
+            importing.sniff(data, upload.name)
         except importing.ImportFileError as error:
             raise forms.ValidationError(error.message) from None
         self.data_bytes = data

@@ -186,13 +186,18 @@ class Plan:
 
 # --- Reading the file -----------------------------------------------------------------------
 
+def too_large(size: int) -> str | None:
+    """The refusal of a file of ``size`` bytes, or None when it is within UPLOAD_MAX_BYTES."""
+    if size <= settings.UPLOAD_MAX_BYTES:
+        return None
+    return _("The file is too large (%(size)s); the limit is %(limit)s.") % {
+        "size": filesizeformat(size), "limit": filesizeformat(settings.UPLOAD_MAX_BYTES)}
+
+
 def sniff(data: bytes, name: str = "") -> str:
     """"xlsx" or "csv", decided by the content; ImportFileError for anything else."""
-    if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise ImportFileError(
-            _("The file is too large (%(size)s); the limit is %(limit)s.")
-            % {"size": filesizeformat(len(data)), "limit": filesizeformat(settings.UPLOAD_MAX_BYTES)}
-        )
+    if refusal := too_large(len(data)):
+        raise ImportFileError(refusal)
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
     suffix = PurePath(name or "").suffix.lower()

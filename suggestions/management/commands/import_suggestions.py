@@ -35,6 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"]).expanduser()
         try:
+            if refusal := importing.too_large(path.stat().st_size):
+                raise CommandError(refusal)  # before reading it into memory
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(_("Cannot read %(path)s: %(reason)s") % {
