@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -119,3 +120,51 @@ def pytest_sessionfinish(session, exitstatus):
     # REQUIRE_BROWSER=1 and not one browser test collected (deselected, file gone): fail the run.
     if browser_required() and not _browser_outcomes and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- Real-browser tests (tests/test_browser.py, tests/test_journey.py) ---
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def release_live_server_connections(django_db_blocker):
+    """The live server answers each request in a thread of its own; a thread still parked on a
+    keep-alive socket keeps its database session, which would block dropping the test
+    database at the end of the run. End those sessions once this module is done."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def seeded(transactional_db, settings):
+    """The demo data, committed, for a live server's threads to see."""
+    from demo.seed import load_demo
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    load_demo()

@@ -14,7 +14,8 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
     return;
   }
-  if (form.method.toLowerCase() === "post") {
+  // getAttribute: a field named "method" (the consultation form has one) shadows form.method.
+  if ((form.getAttribute("method") || "get").toLowerCase() === "post") {
     form.setAttribute("data-submitted", "1");
     window.setTimeout(function () {
       form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]")
@@ -31,3 +32,15 @@ window.addEventListener("pageshow", function () {
     });
   });
 });
+// Phones (≤ 600px): the list's filters fold away behind their summary button; wider screens
+// always show them. Without this file they simply stay open.
+(function () {
+  var folds = document.querySelectorAll("details[data-fold-narrow]");
+  if (!folds.length || !window.matchMedia) return;
+  var narrow = window.matchMedia("(max-width: 600px)");
+  function apply() {
+    folds.forEach(function (fold) { fold.open = !narrow.matches; });
+  }
+  apply();
+  if (narrow.addEventListener) narrow.addEventListener("change", apply);
+})();
