@@ -16,12 +16,11 @@ MOBILE = "13935685333"  # the seed deputy's mobile number
 
 
 def public_pages(client: Client, publication: Publication) -> str:
-    """Everything public about a publication: the list, a search, its page and its PDF."""
+    """Everything public about a publication: the list, its page and its PDF."""
     listing = client.get("/public/").content.decode()
-    search = client.get("/public/", {"q": MOBILE}).content.decode()
     page = client.get(f"/public/{publication.pk}/")
     pdf = client.get(f"/public/{publication.pk}/pdf/")
-    texts = [listing, search]
+    texts = [listing]
     if page.status_code == 200:
         texts.append(page.content.decode())
     if pdf.status_code == 200:
