@@ -4,6 +4,18 @@ import shutil
 import pytest
 
 
+def record_data(deputy, **overrides) -> dict:
+    """The consultation form's fields, as a browser posts them."""
+    data = {
+        "deputy": deputy.pk, "method": "face", "held_on": "2026-11-20", "place": "市工信局会议室",
+        "attendees": "延娜", "attendee_phone": "2218762", "reply_points": "拟协调金融机构对接。",
+        "proposed_category": "B", "deputy_opinion": "", "satisfaction": "", "signature": "pending",
+        "signed_name": "",
+    }
+    data.update(overrides)
+    return data
+
+
 @pytest.fixture
 def demo(db):
     """The demo data: the seed case No. 120 and users for every role."""

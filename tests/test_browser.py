@@ -89,18 +89,22 @@ def test_deputy_reads_the_list_and_the_letter_on_a_phone(seeded, live_server, br
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+def fill_intake_form(page, live_server, number: int) -> None:
+    page.goto(f"{live_server.url}/suggestions/new/")
+    page.select_option("select[name=session]", index=1)
+    page.fill("input[name=number]", str(number))
+    page.fill("input[name=title]", f"关于第{number}号测试的建议")
+    page.fill("textarea[name=content]", "建议内容。")
+    page.select_option("select[name=lead_deputy]", index=1)
+
+
 def test_a_double_click_on_the_intake_form_registers_once(seeded, live_server, browser):
     from suggestions.models import Suggestion
 
     page = browser.new_page()
     log_in(page, live_server, "office")
-    page.goto(f"{live_server.url}/suggestions/new/")
-    page.select_option("select[name=session]", index=1)
-    page.fill("input[name=number]", "901")
-    page.fill("input[name=title]", "关于双击提交测试的建议")
-    page.fill("textarea[name=content]", "建议内容。")
-    page.select_option("select[name=lead_deputy]", index=1)
-    button = page.locator("form.form button[type=submit]")
+    fill_intake_form(page, live_server, 901)
+    button = page.locator("form.form button.primary[type=submit]")
     button.dblclick()
     page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
     assert Suggestion.objects.filter(number=901).count() == 1
@@ -125,16 +129,11 @@ def test_closing_asks_for_confirmation_first(seeded, live_server, browser):
 def test_a_form_button_disables_itself_after_the_first_click(seeded, live_server, browser):
     page = browser.new_page()
     log_in(page, live_server, "office")
-    page.goto(f"{live_server.url}/suggestions/new/")
-    page.select_option("select[name=session]", index=1)
-    page.fill("input[name=number]", "902")
-    page.fill("input[name=title]", "关于按钮测试的建议")
-    page.fill("textarea[name=content]", "建议内容。")
-    page.select_option("select[name=lead_deputy]", index=1)
+    fill_intake_form(page, live_server, 902)
     # Keep the page from leaving, to look at the button after the click.
     page.evaluate("document.querySelector('form.form').addEventListener("
                   "'submit', (event) => event.preventDefault())")
-    button = page.locator("form.form button[type=submit]")
+    button = page.locator("form.form button.primary[type=submit]")
     assert not button.is_disabled()
     button.click()
     page.wait_for_timeout(100)

@@ -1,20 +1,10 @@
 """Consultation records: logging, online confirmation, concurrent edits."""
 
 import pytest
+from conftest import record_data
 
 from consultations.models import Consultation, Signature
 from suggestions.models import Deputy, Suggestion
-
-
-def record_data(deputy, **overrides):
-    data = {
-        "deputy": deputy.pk, "method": "face", "held_on": "2026-11-20", "place": "市工信局会议室",
-        "attendees": "延娜", "attendee_phone": "2218762", "reply_points": "拟协调金融机构对接。",
-        "proposed_category": "B", "deputy_opinion": "", "satisfaction": "", "signature": "pending",
-        "signed_name": "",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

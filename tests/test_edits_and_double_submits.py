@@ -4,6 +4,7 @@ uniqueness races answer a form or a redirect, never a 500 or a second object."""
 import threading
 
 import pytest
+from conftest import record_data
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -13,17 +14,6 @@ from consultations.models import Consultation
 from replies.models import Reply
 from replies.services import reply_create_draft
 from suggestions.models import CongressSession, Deputy, Suggestion
-
-
-def record_data(deputy, **overrides):
-    data = {
-        "deputy": deputy.pk, "method": "face", "held_on": "2026-11-20", "place": "市工信局会议室",
-        "attendees": "延娜", "attendee_phone": "2218762", "reply_points": "拟协调金融机构对接。",
-        "proposed_category": "B", "deputy_opinion": "", "satisfaction": "", "signature": "pending",
-        "signed_name": "",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

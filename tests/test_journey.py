@@ -152,7 +152,7 @@ def test_one_suggestion_from_intake_to_a_published_reply(people, live_server):
         page.fill("input[name=title]", TITLE)
         page.fill("textarea[name=content]", "建议在老城区增设公共停车位，缓解停车难。")
         page.select_option("select[name=lead_deputy]", label="苏红平")
-        page.click("form.form button[type=submit]")
+        page.click("form.form button.primary[type=submit]")
         page.wait_for_selector(f"text={TITLE}")
         assert status_text(page) == "已登记"
     suggestion = Suggestion.objects.get(number=950)
@@ -161,7 +161,7 @@ def test_one_suggestion_from_intake_to_a_published_reply(people, live_server):
         page.click("a:has-text('交办')")
         page.select_option("select[name=unit]", label="晋城市工业和信息化局")
         page.select_option("select[name=co_units]", label="晋城市教育局")
-        page.click("form.form button[type=submit]")
+        page.click("form.form button.primary[type=submit]")
         page.wait_for_selector(".msg-success")
         assert status_text(page) == "已交办"
 
