@@ -47,6 +47,9 @@ HERE = Path(__file__).resolve().parent
 
 # --- The pytest plugin side ---
 
+# The machines of the rule modules under test (other apps' machines have tests of their own).
+MACHINES = {"Suggestion", "Reply", "Consultation"}
+
 def _load():
     import consultations.services  # noqa: F401  (each app declares its moves on import)
     import replies.services  # noqa: F401
@@ -67,6 +70,8 @@ def enumerate_mutants() -> list[str]:
     ids = []
     roles = [r for r in Role if r != Role.NONE]
     for mach in rules.machines():
+        if _machine_key(mach) not in MACHINES:
+            continue
         statuses = [value for value, _ in mach.model._meta.get_field(mach.status_field).choices]
         for name, move in mach.moves.items():
             base = f"{_machine_key(mach)}.{name}"
@@ -136,10 +141,71 @@ def apply_mutant(mutant: str) -> None:
     mach.moves[name] = dataclasses.replace(move, **changes)
 
 
-def pytest_sessionstart(session):
-    mutant = os.environ.get("RULE_MUTANT", "")
-    if mutant:
-        apply_mutant(mutant)
+def _snapshot():
+    import sys as _sys
+
+    rules = _load()
+    saved = [(mach, dict(mach.moves)) for mach in rules.machines()]
+    constants = {
+        (module, name): getattr(_sys.modules[module], name)
+        for module, name in [("consultations.services", "OPEN_STATUSES"),
+                             ("replies.services", "OPEN_FOR_HANDLING")]
+    }
+    return saved, constants
+
+
+def _restore(snapshot) -> None:
+    saved, constants = snapshot
+    for mach, moves in saved:
+        mach.moves.clear()
+        mach.moves.update(moves)
+    for (module, name), value in constants.items():
+        setattr(sys.modules[module], name, value)
+
+
+_failed = False
+CLEAN = "(no-mutant)"
+
+
+def pytest_runtest_logreport(report):
+    global _failed
+    if report.failed:
+        _failed = True
+
+
+def pytest_runtestloop(session):
+    """With RULE_MUTANTS_FILE: run the collected tests once per mutant listed there, in this
+    one process (the test database is made once), stopping a mutant's run at its first
+    failure; write ``status seconds mutant`` lines to RULE_MUTANTS_OUT."""
+    global _failed
+    listing = os.environ.get("RULE_MUTANTS_FILE")
+    if not listing:
+        return None
+    mutants = [line for line in Path(listing).read_text().splitlines() if line]
+    out = open(os.environ["RULE_MUTANTS_OUT"], "a", buffering=1)  # noqa: SIM115
+    items = session.items
+    for mutant in mutants:
+        snapshot = _snapshot()
+        start = time.monotonic()
+        try:
+            if mutant != CLEAN:
+                apply_mutant(mutant)
+            _failed = False
+            for index, item in enumerate(items):
+                if hasattr(item, "_initrequest"):
+                    item._initrequest()  # a fresh fixture request: the item runs again
+                nextitem = items[index + 1] if index + 1 < len(items) else None
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if _failed:
+                    break
+        finally:
+            session._setupstate.teardown_exact(None)
+            _restore(snapshot)
+        status = "killed" if _failed else "survived"
+        out.write(f"{status} {time.monotonic() - start:.0f} {mutant}\n")
+    out.close()
+    session.testsfailed = 0
+    return True
 
 
 # --- The runner side ---
@@ -149,22 +215,34 @@ def test_selection() -> list[str]:
     return config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
 
 
-def run_one(mutant: str, timeout: int) -> tuple[str, str, float]:
-    env = dict(os.environ, RULE_MUTANT=mutant,
+def run_batch(mutants: list[str], index: int, timeout: int) -> list[tuple[str, str, float]]:
+    """One pytest process runs the tests for each mutant of the batch in turn."""
+    work = Path(os.environ.get("TMPDIR", "/tmp"))
+    stem = f"rule-mutants-{os.getpid()}-{index}"
+    listing, out = work / f"{stem}.txt", work / f"{stem}.out"
+    listing.write_text("\n".join(mutants) + "\n")
+    out.write_text("")
+    env = dict(os.environ, RULE_MUTANTS_FILE=str(listing), RULE_MUTANTS_OUT=str(out),
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "rule_mutants",
-               "-p", "no:randomly", "--no-header", "-o", "console_output_style=classic",
-               *test_selection()]
-    start = time.monotonic()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "rule_mutants", "-p", "no:randomly",
+               "--no-header", *test_selection()]
     try:
-        result = subprocess.run(command, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=timeout)
     except subprocess.TimeoutExpired:
-        return mutant, "timeout", time.monotonic() - start
-    status = {0: "survived", 1: "killed"}.get(result.returncode, f"error {result.returncode}")
-    if status.startswith("error"):
-        status += ": " + result.stdout.strip().splitlines()[-1][:200] if result.stdout.strip() else ""
-    return mutant, status, time.monotonic() - start
+        pass
+    lines = out.read_text().splitlines()
+    listing.unlink()
+    out.unlink()
+    results = []
+    for position, mutant in enumerate(mutants):
+        if position < len(lines):
+            status, seconds, name = lines[position].split(" ", 2)
+            assert name == mutant, (name, mutant)
+            results.append((mutant, status, float(seconds)))
+        else:
+            results.append((mutant, "error: not run (crash or timeout)", 0.0))
+    return results
 
 
 def listing() -> list[str]:
@@ -181,7 +259,7 @@ def listing() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument("--timeout", type=int, default=3 * 3600)
     parser.add_argument("--list", action="store_true")
     parser.add_argument("mutants", nargs="*")
     options = parser.parse_args()
@@ -189,19 +267,25 @@ def main() -> None:
     if options.list:
         print("\n".join(mutants))
         return
-    # The unmutated rules must pass, or every mutant would look killed.
-    _, clean, seconds = run_one("", options.timeout)
-    print(f"clean run: {clean} in {seconds:.0f}s", flush=True)
-    if clean != "survived":
+    # The unmutated rules first and last in every batch: they must pass, or every mutant would
+    # look killed (the last run shows that running the tests again and again is sound).
+    batches = [[CLEAN, *mutants[i::options.jobs], CLEAN] for i in range(options.jobs)]
+    with concurrent.futures.ThreadPoolExecutor(options.jobs) as pool:
+        results = [r for batch in pool.map(lambda ib: run_batch(ib[1], ib[0], options.timeout),
+                                           enumerate(batches)) for r in batch]
+    clean = [status for mutant, status, _ in results if mutant == CLEAN]
+    print(f"clean runs: {', '.join(clean)}", flush=True)
+    if any(status != "survived" for status in clean):
         raise SystemExit("the rule tests fail without any mutant: fix them first")
     killed, survivors = 0, []
-    with concurrent.futures.ThreadPoolExecutor(options.jobs) as pool:
-        for mutant, status, seconds in pool.map(lambda m: run_one(m, options.timeout), mutants):
-            print(f"{status:>8} {seconds:5.0f}s {mutant}", flush=True)
-            if status in ("killed", "timeout"):
-                killed += 1
-            else:
-                survivors.append(f"{mutant}: {status}")
+    for mutant, status, seconds in results:
+        if mutant == CLEAN:
+            continue
+        print(f"{status:>8} {seconds:5.0f}s {mutant}", flush=True)
+        if status == "killed":
+            killed += 1
+        else:
+            survivors.append(f"{mutant}: {status}")
     for line in survivors:
         print(f"SURVIVED {line}")
     print(f"rule_mutants_killed: {killed}/{len(mutants)}")

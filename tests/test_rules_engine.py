@@ -305,3 +305,55 @@ def test_a_draft_submitted_meanwhile_is_not_overwritten(demo):
                            expected_version=stale.lock_version)
     row = Reply.objects.get(pk=reply.pk)
     assert (row.status, row.body) == (ReplyStatus.PENDING, reply.body)
+
+
+def test_editing_a_draft_saves_and_logs_what_changed(demo):
+    from core.locking import StaleEdit
+    from replies.services import reply_update_draft
+
+    reply = draft()
+    version = reply.lock_version
+    reply_update_draft(reply=reply, user=user("staff"), data={"title": "新标题", "copy_to": "市政府"},
+                       expected_version=version)
+    row = Reply.objects.get(pk=reply.pk)
+    assert (row.title, row.copy_to, row.lock_version) == ("新标题", "市政府", version + 1)
+    assert row.body == reply.body  # fields not in the form keep their value
+    event = reply.suggestion.events.filter(action="reply_edited").get()
+    assert event.actor == user("staff") and event.internal
+    assert "新标题" in event.note and "市政府" in event.note
+    with pytest.raises(StaleEdit):  # a form opened on the earlier version
+        reply_update_draft(reply=Reply.objects.get(pk=reply.pk), user=user("head"),
+                           data={"title": "另一个标题"}, expected_version=version)
+    assert Reply.objects.get(pk=reply.pk).title == "新标题"
+    # Saving without a change logs nothing.
+    reply_update_draft(reply=Reply.objects.get(pk=reply.pk), user=user("staff"),
+                       data={"title": "新标题"}, expected_version=version + 1)
+    assert reply.suggestion.events.filter(action="reply_edited").count() == 1
+
+
+def test_editing_a_record_saves_and_logs_what_changed(demo):
+    from consultations.services import consultation_update
+    from core.locking import StaleEdit
+
+    rec = record()
+    version = rec.lock_version
+    consultation_update(record=rec, user=user("head"), data={"place": "新会议室"},
+                        expected_version=version)
+    row = Consultation.objects.get(pk=rec.pk)
+    assert (row.place, row.lock_version, row.signature) == ("新会议室", version + 1, "pending")
+    event = rec.suggestion.events.filter(action="consultation_edited").get()
+    assert event.actor == user("head") and "新会议室" in event.note and "会议室" in event.note
+    with pytest.raises(StaleEdit):
+        consultation_update(record=Consultation.objects.get(pk=rec.pk), user=user("staff"),
+                            data={"place": "别处"}, expected_version=version)
+    assert Consultation.objects.get(pk=rec.pk).place == "新会议室"
+
+
+def test_can_log(demo):
+    from consultations.services import can_log
+
+    suggestion = assigned()
+    assert can_log(suggestion, user("staff")) and can_log(suggestion, user("head"))
+    assert not can_log(suggestion, user("agri_staff"))
+    assert not can_log(suggestion, user("office"))
+    assert not can_log(suggestion, user("deputy"))
