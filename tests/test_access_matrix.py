@@ -109,6 +109,22 @@ TABLE = {
         deputy=404, staff=404, head=404, co_staff=404)),
     "documents:export_download": ("GET", {"pk": "job"}, codes(
         deputy=404, staff=404, head=404, co_staff=404)),
+    "suggestions:import": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
+                                             foreign=403)),
+    "suggestions:import_template": ("GET", {}, codes(deputy=403, staff=403, head=403,
+                                                      co_staff=403, foreign=403)),
+    # Published replies are for everyone, logged in or not.
+    "public:list": ("GET", {}, codes(anon=200, foreign=200)),
+    "public:detail": ("GET", {"pk": "publication"}, codes(anon=200, foreign=200)),
+    "public:pdf": ("GET", {"pk": "publication"}, codes(anon=200, foreign=200)),
+    # The office's controls: refused with a message for others (tests/test_publication.py
+    # asserts what each did); a foreign unit or deputy cannot reach the letter.
+    "public:withhold": ("POST", {"pk": "publication"}, codes(
+        deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
+    "public:republish": ("POST", {"pk": "publication"}, codes(
+        deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
+    "public:redact": ("POST", {"pk": "publication"}, codes(
+        deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
 }
 
 
@@ -145,7 +161,8 @@ def objects(demo, settings, tmp_path, user):
     attachment.file.save("scan.pdf", SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n"), save=False)
     attachment.save()
     return {"suggestion": demo.pk, "reply": reply.pk, "consultation": record.pk,
-            "attachment": attachment.pk, "code": reply.verification_code, "job": job.pk}
+            "attachment": attachment.pk, "code": reply.verification_code, "job": job.pk,
+            "publication": reply.publication.pk}
 
 
 @pytest.mark.parametrize("role", ROLES)

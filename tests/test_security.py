@@ -58,7 +58,7 @@ def test_forms_require_csrf_token(demo, user):
 
 def test_login_works_with_the_demo_password(demo, client):
     response = client.post("/accounts/login/", {"username": "staff", "password": "demo-pass-2022"})
-    assert response.status_code == 302 and response["Location"] == "/suggestions/"
+    assert response.status_code == 302 and response["Location"] == "/todo/"
 
 
 # --- Login throttling (django-axes: per username *and* client address, counted in the database) ---
