@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "suggestions"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("new/", views.suggestion_create, name="create"),
     path("report/", views.suggestion_report, name="report"),
     path("audit/", views.audit_log, name="audit"),
+    path("import/", import_views.suggestion_import, name="import"),
+    path("import/template.xlsx", import_views.import_template, name="import_template"),
     path("<int:pk>/", views.suggestion_detail, name="detail"),
     path("<int:pk>/edit/", views.suggestion_edit, name="edit"),
     path("<int:pk>/assign/", views.suggestion_assign, name="assign"),

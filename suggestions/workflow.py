@@ -369,6 +369,7 @@ OTHER_ACTIONS = {
     "evaluation": gettext_lazy("Deputy's evaluation"),
     "admin_change": gettext_lazy("Changed in the administration"),
     "link": gettext_lazy("Linked as similar"),
+    "import": gettext_lazy("Imported an assignment list"),
 }
 # Downloads are audited, but they are not steps of the suggestion's handling.
 DOWNLOAD_ACTIONS = frozenset({"pdf_export", "bulk_export", "report_export"})
