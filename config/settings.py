@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "consultations",
     "replies",
     "documents",
+    "notifications",
     "publication",
     "demo",
 ]
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "suggestions.context_processors.role",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -269,6 +271,29 @@ TASKS = {
     }
 }
 CSRF_FAILURE_VIEW = "suggestions.views.csrf_failure"
+
+# --- Notifications: e-mail (Django's e-mail settings), SMS, reminders ---
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)  # a hung mail server must not hold a worker
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "suggestions@localhost")
+# A backend class with send(phone, text): notifications.sms.NullBackend (none),
+# .ConsoleBackend (logs), .FileBackend (appends to SMS_FILE_PATH), or a bureau's gateway.
+SMS_BACKEND = env_str("SMS_BACKEND", "notifications.sms.NullBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / "sent_sms.log"))
+# send_reminders: replies and co-handling opinions due within this many working days.
+REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 5)
+# Seconds before each retry of a failed e-mail/SMS; after the last, it is marked failed.
+NOTIFICATION_RETRY_DELAYS = [int(s) for s in env_list("NOTIFICATION_RETRY_DELAYS", "60,300,1800,7200")]
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / "exports")))
 
 LOGGING = {

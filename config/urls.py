@@ -32,6 +32,7 @@ urlpatterns = [
     path("suggestions/", include("suggestions.urls")),
     path("consultations/", include((consultation_urls, "consultations"))),
     path("replies/", include((reply_urls, "replies"))),
+    path("notifications/", include("notifications.urls")),
     path("", include("documents.urls")),
     path("todo/", suggestion_todo.todo_page, name="todo"),
     path("public/", include("publication.urls")),

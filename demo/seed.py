@@ -50,6 +50,9 @@ def _user(username: str, *, superuser: bool = False, password: str = DEMO_PASSWO
         user.set_password(password)
         user.is_staff = user.is_superuser = superuser
         user.save()
+    if not user.email:  # notifications by e-mail can be tried with the file/console backend
+        user.email = f"{username}@example.org"
+        user.save(update_fields=["email"])
     return user
 
 

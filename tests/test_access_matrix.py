@@ -109,6 +109,11 @@ TABLE = {
         deputy=404, staff=404, head=404, co_staff=404)),
     "documents:export_download": ("GET", {"pk": "job"}, codes(
         deputy=404, staff=404, head=404, co_staff=404)),
+    # Everyone's own inbox; marking all read goes back to it.
+    "notifications:inbox": ("GET", {}, EVERYONE),
+    "notifications:mark_all_read": ("POST", {}, codes(
+        anon=302, deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302,
+        foreign=302)),
     "suggestions:import": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
                                              foreign=403)),
     "suggestions:import_template": ("GET", {}, codes(deputy=403, staff=403, head=403,

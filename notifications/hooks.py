@@ -1,0 +1,188 @@
+"""The notifications, as effects added to the moves of the apps below (``Machine.extend``).
+
+Each effect runs inside the move's transaction, after the move's own effects: the in-app
+notifications are written with the move (and vanish with it if it is refused or rolled back);
+e-mail and SMS are queued when it commits. Nothing here imports this app from below.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.urls import reverse
+
+from consultations.models import Consultation, Signature
+from core import rules
+from replies.models import Reply
+from suggestions.models import CoHandling, Suggestion
+
+from . import services
+from .models import Kind, Notification
+
+logger = logging.getLogger(__name__)
+
+
+def _when(params: dict):
+    return params.get("at")
+
+
+def _detail(suggestion: Suggestion) -> str:
+    return reverse("suggestions:detail", args=[suggestion.pk])
+
+
+def _iso(day) -> str:
+    return day.isoformat() if day else ""
+
+
+# --- On the suggestion's moves ---
+
+def on_assign(suggestion: Suggestion, user, params: dict) -> None:
+    """Assign / reassign: the lead unit's staff; the co-units' staff, once per suggestion, are
+    asked for their opinion."""
+    services.notify(
+        services.unit_staff([suggestion.lead_unit_id]), Kind.ASSIGNED, suggestion=suggestion,
+        url=_detail(suggestion), params={"due": _iso(suggestion.due_on)}, actor=user,
+        at=_when(params),
+    )
+    awaited = CoHandling.objects.filter(
+        suggestion=suggestion, required=True, submitted_at__isnull=True
+    ).exclude(unit_id=suggestion.lead_unit_id).order_by("due_on", "pk")
+    asked = Notification.objects.filter(suggestion=suggestion, kind=Kind.CO_OPINION_REQUESTED)
+    for co in awaited:
+        services.notify(
+            services.unit_staff([co.unit_id]).exclude(pk__in=asked.values("recipient_id")),
+            Kind.CO_OPINION_REQUESTED, suggestion=suggestion,
+            url=reverse("suggestions:co_opinion", args=[suggestion.pk]),
+            params={"due": _iso(co.due_on)}, actor=user, at=_when(params),
+        )
+
+
+def on_request_return(suggestion: Suggestion, user, params: dict) -> None:
+    services.notify(services.office(), Kind.RETURN_REQUESTED, suggestion=suggestion,
+                    url=_detail(suggestion), actor=user, at=_when(params))
+
+
+def on_request_extension(suggestion: Suggestion, user, params: dict) -> None:
+    services.notify(services.office(), Kind.EXTENSION_REQUESTED, suggestion=suggestion,
+                    url=_detail(suggestion), actor=user, at=_when(params))
+
+
+def _unit_and_deputies(suggestion: Suggestion):
+    return services.unit_staff([suggestion.lead_unit_id]) | services.deputies_of(suggestion)
+
+
+def on_extension_granted(suggestion: Suggestion, user, params: dict) -> None:
+    """approve_extension, or the office's own ``extend``: the unit and the deputies (the
+    deadline they are told is the one in force, moved to a working day)."""
+    services.notify(_unit_and_deputies(suggestion), Kind.DEADLINE_EXTENDED,
+                    suggestion=suggestion, url=_detail(suggestion),
+                    params={"due": _iso(suggestion.due_on)}, actor=user, at=_when(params))
+
+
+def on_extension_refused(suggestion: Suggestion, user, params: dict) -> None:
+    """The unit that asked. The request and its refusal stay between the office and the unit
+    (internal moves, left out of the deputies' timeline): deputies are told of extensions."""
+    services.notify(services.unit_staff([suggestion.lead_unit_id]), Kind.EXTENSION_REFUSED,
+                    suggestion=suggestion, url=_detail(suggestion), actor=user,
+                    at=_when(params))
+
+
+def on_rehandle(suggestion: Suggestion, user, params: dict) -> None:
+    """不满意: the office and the lead unit's staff; the new due date is set by now."""
+    services.notify(
+        services.office() | services.unit_staff([suggestion.lead_unit_id]), Kind.REHANDLING,
+        suggestion=suggestion, url=_detail(suggestion), params={"due": _iso(suggestion.due_on)},
+        actor=user, at=_when(params),
+    )
+
+
+def on_log_consultation(suggestion: Suggestion, user, params: dict) -> None:
+    """The deputy named on the new record, if it awaits their confirmation and they have a
+    login. The suggestion is locked by the move, so its newest record is the one just made."""
+    record = (Consultation.objects.filter(suggestion=suggestion).select_related("deputy")
+              .order_by("-pk").first())
+    if record is None or record.signature != Signature.PENDING or not record.deputy.user_id:
+        return
+    services.notify(
+        services.users().filter(pk=record.deputy.user_id), Kind.CONSULTATION_TO_CONFIRM,
+        suggestion=suggestion, url=reverse("consultations:detail", args=[record.pk]),
+        actor=user, at=_when(params),
+    )
+
+
+# --- On the reply's moves ---
+
+def on_submit(reply: Reply, user, params: dict) -> None:
+    """Awaiting sign-off: the issuing unit's heads."""
+    services.notify(
+        services.unit_staff([reply.issuing_unit_id], roles=["head"]), Kind.AWAITING_SIGNOFF,
+        suggestion=reply.suggestion, url=reverse("replies:detail", args=[reply.pk]),
+        actor=user, at=_when(params),
+    )
+
+
+def on_return(reply: Reply, user, params: dict) -> None:
+    """Returned for revision: the drafter (the unit's handlers if the drafter is unknown)."""
+    if reply.created_by_id:
+        recipients = services.users().filter(pk=reply.created_by_id)
+    else:
+        recipients = services.unit_staff([reply.issuing_unit_id], roles=["handler"])
+    services.notify(recipients, Kind.REPLY_RETURNED, suggestion=reply.suggestion,
+                    url=reverse("replies:edit", args=[reply.pk]), actor=user, at=_when(params))
+
+
+def on_send(reply: Reply, user, params: dict) -> None:
+    """Sent: every deputy on the suggestion who has a login, with a link to the letter."""
+    suggestion = reply.suggestion
+    services.notify(services.deputies_of(suggestion), Kind.REPLY_SENT, suggestion=suggestion,
+                    url=reverse("replies:detail", args=[reply.pk]), actor=user,
+                    at=_when(params))
+
+
+SUGGESTION_HOOKS = {
+    "assign": [on_assign],
+    "reassign": [on_assign],
+    "request_return": [on_request_return],
+    "rehandle": [on_rehandle],
+    "log_consultation": [on_log_consultation],
+    # The office's own extension (with written approval) is a decision too.
+    "extend": [on_extension_granted],
+}
+# Extension on the unit's request (the working-day calendar's moves), when they are declared.
+EXTENSION_HOOKS = {
+    "request_extension": [on_request_extension],
+    "approve_extension": [on_extension_granted],
+    "refuse_extension": [on_extension_refused],
+}
+REPLY_HOOKS = {
+    "submit": [on_submit],
+    "return": [on_return],
+    "send": [on_send],
+}
+
+
+def _extend(machine: rules.Machine, hooks: dict[str, list]) -> list[str]:
+    hooked = []
+    for name, effects in hooks.items():
+        move = machine.moves.get(name)
+        if move is None:
+            continue
+        new = [effect for effect in effects if effect not in move.effects]  # ready() twice
+        if new:
+            machine.extend(name, effects=new)
+        hooked.append(name)
+    return hooked
+
+
+def install(suggestion_machine: rules.Machine | None = None,
+            reply_machine: rules.Machine | None = None) -> list[str]:
+    """Add the notifications to the moves; returns the names of the moves hooked."""
+    suggestion_machine = suggestion_machine or rules.machine(Suggestion)
+    reply_machine = reply_machine or rules.machine(Reply)
+    hooked = _extend(suggestion_machine, SUGGESTION_HOOKS)
+    extension = _extend(suggestion_machine, EXTENSION_HOOKS)
+    if not extension:
+        logger.debug("No extension request moves: only the office's 'extend' notifies.")
+    hooked += extension
+    hooked += [f"reply.{name}" for name in _extend(reply_machine, REPLY_HOOKS)]
+    return hooked
