@@ -4,6 +4,7 @@ helpers the rule modules declare moves with."""
 import datetime
 
 import pytest
+from django.utils import translation
 from test_rules_world import assigned, draft, handling, not_allowed, record, refused, signed, user
 
 from consultations.models import Consultation
@@ -128,6 +129,13 @@ def test_extend_adds_to_a_move_declared_below(demo):
         mach.moves["close"] = before
 
 
+def test_the_status_refusal_names_the_move_and_the_status(demo):
+    suggestion = assigned()
+    with pytest.raises(rules.WorkflowError) as info, translation.override("en"):
+        rules.run(suggestion, "close", user=user("office"))
+    assert info.value.message == "“Close” is not possible while this is “assigned”."
+
+
 def test_a_move_label_in_the_refusal(demo):
     suggestion = assigned()
     with pytest.raises(rules.WorkflowError) as info:
@@ -147,7 +155,7 @@ def test_add_months():
     assert add(datetime.date(2026, 3, 10), 0) == datetime.date(2026, 3, 10)
 
 
-def test_add_working_days():
+def test_add_working_days(db):  # China's working calendar is in the database (core.calendar)
     add = workflow.add_working_days
     friday = datetime.date(2026, 11, 6)
     assert add(friday, 1) == datetime.date(2026, 11, 9)  # Monday
@@ -155,16 +163,20 @@ def test_add_working_days():
     assert add(datetime.date(2026, 11, 2), 0) == datetime.date(2026, 11, 2)
 
 
-def test_the_return_request_window(demo):
+def test_the_return_request_window(demo, settings):
+    settings.RETURN_REQUEST_WORKING_DAYS = 7
     assigned_on = datetime.date(2026, 11, 2)  # a Monday: 7 working days run to the 11th
     suggestion = assigned(on=assigned_on)
     for day, ok in [(datetime.date(2026, 11, 11), True), (datetime.date(2026, 11, 12), False)]:
         try:
-            rules.check(suggestion, "request_return", user("staff"), note="理由",
-                        params={"on": day})
+            with translation.override("en"):
+                rules.check(suggestion, "request_return", user("staff"), note="理由",
+                            params={"on": day})
             result = True
         except rules.WorkflowError as error:
-            assert "2026-11-11" in error.message
+            assert error.message == (
+                "A return can only be requested within 7 working days of assignment "
+                "(until 2026-11-11); ask the congress office directly.")
             result = False
         assert result == ok, day
 
@@ -251,6 +263,7 @@ def test_reassigning_withdraws_only_the_old_units_unsigned_drafts(demo):
     assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.WITHDRAWN
     event = suggestion.events.get(action="reply_withdrawn")
     assert event.actor == office and event.internal
+    assert (event.object_label, event.note) == (str(reply), "晋城市工业和信息化局")
 
 
 def test_a_signed_letter_is_not_withdrawn_on_reassignment(demo):
@@ -288,7 +301,8 @@ def test_extending_logs_old_and_new_dates(demo):
     rules.run(suggestion, "extend", user=user("office"), note="批准",
               new_due=datetime.date(2026, 5, 10))
     event = suggestion.events.get(action="extend")
-    assert event.object_label == "2026-04-10 → 2026-05-10" and event.note == "批准"
+    # 2026-05-10 is a Sunday: the extension ends on the next working day (core.calendar).
+    assert event.object_label == "2026-04-10 → 2026-05-11" and event.note == "批准"
 
 
 def test_a_draft_submitted_meanwhile_is_not_overwritten(demo):

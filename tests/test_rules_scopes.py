@@ -41,6 +41,8 @@ EXPECTED_ROLES = {
         "reject_return": COORDINATORS, "reassign": COORDINATORS, "reply": UNIT | COORDINATORS,
         "evaluate": {"deputy"} | COORDINATORS, "rehandle": {"deputy"} | COORDINATORS,
         "close": COORDINATORS, "extend": COORDINATORS, "edit": COORDINATORS,
+        "request_extension": UNIT, "approve_extension": COORDINATORS,
+        "refuse_extension": COORDINATORS,
         "key_supervision": COORDINATORS, "waive_co_opinions": COORDINATORS,
         "co_opinion": UNIT, "draft_reply": UNIT, "log_consultation": UNIT,
     },
@@ -94,7 +96,8 @@ def test_an_inactive_user_may_do_nothing(demo):
 # --- The lead unit (LEAD_UNIT) ---
 
 LEAD_UNIT_MOVES = [("accept", assigned), ("request_return", assigned),
-                   ("draft_reply", handling), ("log_consultation", handling)]
+                   ("draft_reply", handling), ("log_consultation", handling),
+                   ("request_extension", handling)]
 
 
 @pytest.mark.parametrize("name,make", LEAD_UNIT_MOVES, ids=[m for m, _ in LEAD_UNIT_MOVES])
@@ -154,6 +157,10 @@ def test_own_suggestion_scope(demo, name):
     allowed(cosigned, name, "deputy")
     refused(led, name, "other_deputy", OWN_SUGGESTION.refusal)
     refused(cosigned, name, "other_deputy", OWN_SUGGESTION.refusal)
+    # 苏红平 co-signs other suggestions (No. 122): that gives no say on 王建国's.
+    theirs = sent(handling(lead="王建国", lead_unit="zjj", co_units=())).suggestion
+    refused(theirs, name, "deputy", OWN_SUGGESTION.refusal)
+    allowed(theirs, name, "other_deputy")
     rules.run(cosigned, name, user=user("deputy"))
 
 
@@ -168,6 +175,11 @@ def test_reply_deputy_scope(demo):
         refused(reply, "rate", wang, REPLY_DEPUTY.refusal, deputy=wang.deputy,
                 attitude="satisfied", result="satisfied")
     su = user("deputy")
+    # 苏红平 co-signs other suggestions (No. 122): that gives no say on 王建国's reply.
+    theirs = sent(handling(lead="王建国", lead_unit="zjj", co_units=()))
+    refused(theirs, "rate", su, REPLY_DEPUTY.refusal, deputy=su.deputy, attitude="satisfied",
+            result="satisfied")
+    allowed(theirs, "rate", "other_deputy")
     rules.run(cosigned, "rate", user=su, deputy=su.deputy, attitude="satisfied",
               result="satisfied")
     assert Evaluation.objects.filter(reply=cosigned, deputy=su.deputy).exists()
