@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-lxgw-wenkai fonts-hanazono libharfbuzz-subset0 poppler-utils
 export DEBUG ?= 1
+# The suite runs in one process per core (pytest-xdist; each has its own test database).
+TEST_WORKERS ?= auto
 
 .PHONY: install system-deps run worker test lint bench clean mutation
 
@@ -42,7 +44,7 @@ worker: install
 test: install
 	DEBUG=0 TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m ruff check .
-	DEBUG=0 TESTING=1 DB_CONN_MAX_AGE=0 $(PY) -m pytest
+	DEBUG=0 TESTING=1 DB_CONN_MAX_AGE=0 $(PY) -m pytest -n $(TEST_WORKERS)
 
 # Mutation testing of the rule engine and rule modules (mutmut, then rule-deletion mutants);
 # slow (tens of minutes), not part of `make test`. Ends with `mutants_killed: K/N`.

@@ -81,23 +81,37 @@ def browser_required() -> bool:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if not item.get_closest_marker("browser"):
-        return report
-    if report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        reason = reason.removeprefix("Skipped: ")
-        if reason not in _browser_skip_reasons:
-            _browser_skip_reasons.append(reason)
-        if browser_required():
-            report.outcome = "failed"
-            report.longrepr = f"REQUIRE_BROWSER=1, but this browser test was skipped: {reason}"
-    if report.failed:
-        _browser_outcomes[item.nodeid] = "failed"
-    elif report.skipped:
-        _browser_outcomes.setdefault(item.nodeid, "skipped")
-    elif report.when == "call":
-        _browser_outcomes.setdefault(item.nodeid, "passed")
+    if (item.get_closest_marker("browser") and browser_required() and report.skipped
+            and not hasattr(report, "wasxfail")):
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRED_BUT_SKIPPED}{_skip_reason(report)}"
     return report
+
+
+REQUIRED_BUT_SKIPPED = "REQUIRE_BROWSER=1, but this browser test was skipped: "
+
+
+def _skip_reason(report) -> str:
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def pytest_runtest_logreport(report):
+    # Counted where the reports arrive: in the one process, or in pytest-xdist's controller.
+    if "browser" not in report.keywords:
+        return
+    reason = ""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        _browser_outcomes.setdefault(report.nodeid, "skipped")
+    elif report.failed:
+        if isinstance(report.longrepr, str) and report.longrepr.startswith(REQUIRED_BUT_SKIPPED):
+            reason = report.longrepr.removeprefix(REQUIRED_BUT_SKIPPED)
+        _browser_outcomes[report.nodeid] = "failed"
+    elif report.when == "call":
+        _browser_outcomes.setdefault(report.nodeid, "passed")
+    if reason and reason not in _browser_skip_reasons:
+        _browser_skip_reasons.append(reason)
 
 
 def browser_summary() -> str | None:
@@ -130,6 +144,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def pytest_sessionfinish(session, exitstatus):
     # REQUIRE_BROWSER=1 and not one browser test collected (deselected, file gone): fail the run.
+    # Under pytest-xdist only the controller decides: a worker may simply have got none.
+    if hasattr(session.config, "workerinput"):
+        return
     if browser_required() and not _browser_outcomes and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -139,11 +156,12 @@ def pytest_sessionfinish(session, exitstatus):
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def release_live_server_connections(django_db_blocker):
     """The live server answers each request in a thread of its own; a thread still parked on a
     keep-alive socket keeps its database session, which would block dropping the test
-    database at the end of the run. End those sessions once this module is done."""
+    database at the end of the run. End those sessions once the run is done (not after each
+    module: the live server lives for the whole session, and its next requests need them)."""
     yield
     from django.db import connection
 
