@@ -5,6 +5,7 @@ from django.urls import include, path
 import consultations.urls
 import replies.urls
 from documents import views as document_views
+from suggestions import dashboard as suggestion_dashboard
 from suggestions import todo as suggestion_todo
 from suggestions import views as suggestion_views
 from suggestions.auth import LoginView
@@ -35,6 +36,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("", include("documents.urls")),
     path("todo/", suggestion_todo.todo_page, name="todo"),
+    path("dashboard/", suggestion_dashboard.dashboard, name="dashboard"),
     path("public/", include("publication.urls")),
     path("", suggestion_views.home, name="home"),
 ]

@@ -59,6 +59,7 @@ TABLE = {
                               admin=302, foreign=302)),
     "healthz": ("GET", {}, codes(anon=200, foreign=200)),
     "todo": ("GET", {}, codes(foreign=200)),
+    "dashboard": ("GET", {}, {**codes(deputy=403, foreign=200), "other_deputy": 403}),
     "login": ("GET", {}, codes(anon=200, deputy=302, staff=302, head=302, co_staff=302,
                                 office=302, admin=302, foreign=302)),
     "logout": ("POST", {}, codes(anon=302, deputy=302, staff=302, head=302, co_staff=302,

@@ -36,3 +36,17 @@ def days_left_tag(days: int | None) -> dict:
     """剩余N天 / 今天到期 / 超期N天, for a suggestion awaiting a reply."""
     return {"days": days, "overdue": days is not None and days < 0,
             "late": abs(days) if days is not None else None}
+
+
+@register.simple_tag
+def rate_cell(row: dict, key: str) -> str:
+    return row[key]
+
+
+@register.simple_tag
+def rate_parts(row: dict, key: str) -> str:
+    """numerator/denominator of a rate, e.g. 12/15."""
+    from suggestions.report import RATE_BY_KEY
+
+    rate = RATE_BY_KEY[key]
+    return f"{row[rate.part]}/{row[rate.whole]}"
