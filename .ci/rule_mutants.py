@@ -45,6 +45,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def _local_imports_only() -> None:
+    """Import the project only from the working directory (the copy under test): an editable
+    install's finder would otherwise fill in modules the copy lacks from the live tree."""
+    sys.meta_path[:] = [f for f in sys.meta_path
+                        if not getattr(f, "__name__", "").startswith("_Editable")]
+
+
+_local_imports_only()
+
+
 # --- The pytest plugin side ---
 
 # The machines of the rule modules under test (other apps' machines have tests of their own).
@@ -194,15 +204,17 @@ def pytest_runtestloop(session):
             for index, item in enumerate(items):
                 if hasattr(item, "_initrequest"):
                     item._initrequest()  # a fresh fixture request: the item runs again
-                nextitem = items[index + 1] if index + 1 < len(items) else None
+                # The next item, or the first again: session fixtures (the test database) stay.
+                nextitem = items[index + 1] if index + 1 < len(items) else items[0]
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
                 if _failed:
                     break
         finally:
-            session._setupstate.teardown_exact(None)
+            session._setupstate.teardown_exact(items[0])
             _restore(snapshot)
         status = "killed" if _failed else "survived"
         out.write(f"{status} {time.monotonic() - start:.0f} {mutant}\n")
+    session._setupstate.teardown_exact(None)
     out.close()
     session.testsfailed = 0
     return True
@@ -248,8 +260,8 @@ def run_batch(mutants: list[str], index: int, timeout: int) -> list[tuple[str, s
 def listing() -> list[str]:
     """The mutant ids, from a Django process of their own."""
     code = ("import django, os, sys; sys.path.insert(0, os.getcwd());"
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
             f"sys.path.insert(0, {str(HERE)!r}); import rule_mutants;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
             "print('\\n'.join(rule_mutants.enumerate_mutants()))")
     result = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                             check=True)
