@@ -78,6 +78,22 @@ class ExtendForm(forms.Form):
     )
 
 
+class ExtensionRequestForm(forms.Form):
+    """The lead unit asks the congress office for a later due date."""
+
+    new_due = forms.DateField(label=_("Proposed due date"), widget=DateInput())
+    reason = forms.CharField(label=_("Reason"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApproveExtensionForm(forms.Form):
+    """The office approves a unit's request, for the proposed date or another one."""
+
+    new_due = forms.DateField(label=_("New due date"), widget=DateInput())
+    note = forms.CharField(label=_("Written approval / note"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class CoOpinionForm(forms.ModelForm):
     class Meta:
         model = CoHandling

@@ -11,7 +11,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -192,6 +192,16 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("closed")
 
 
+class DueRule(models.TextChoices):
+    """What a due date runs from (suggestions.workflow computes it; core.calendar moves it off
+    holidays and weekends, and again when the working calendar changes)."""
+
+    ASSIGN = "assign", _("assignment")
+    REASSIGN = "reassign", _("reassignment")
+    REHANDLE = "rehandle", _("re-handling")
+    EXTENSION = "extension", _("approved extension")
+
+
 # Assigned and not yet replied: the reply deadline is running.
 AWAITING_REPLY = frozenset(
     {Status.ASSIGNED, Status.RETURN_REQUESTED, Status.HANDLING, Status.REHANDLING}
@@ -317,7 +327,26 @@ class Suggestion(models.Model):
                 violation_error_message=_("This session already has a suggestion with this number."),
             ),
         ]
-        indexes = [models.Index(fields=["lead_unit", "status"])]
+        indexes = [
+            models.Index(fields=["lead_unit", "status"]),
+            # The list's sort orders (?sort=number, ?sort=due_on) and the search by number.
+            models.Index(fields=["number"], name="suggestion_number_idx"),
+            models.Index(fields=["due_on"], name="suggestion_due_on_idx"),
+            # The list's order (newest session first, then by number), read from the index,
+            # and the sort keys of any set of ids (a unit's, a deputy's) without their rows.
+            models.Index(fields=["-session", "number"], include=["id"], name="suggestion_list_order"),
+            models.Index(fields=["id"], include=["session", "number"], name="suggestion_order_keys"),
+            # visible_to: a unit's and a deputy's suggestion ids from the index alone.
+            models.Index(fields=["lead_unit"], include=["id"], name="suggestion_unit_ids"),
+            models.Index(fields=["lead_deputy"], include=["id"], name="suggestion_deputy_ids"),
+            # The figures above the list (suggestions.report) by an index-only scan: the
+            # columns they count and those the list filters by, without the wide rows.
+            models.Index(
+                fields=["status", "due_on"], name="suggestion_figures",
+                include=["handling_result", "rating", "met", "replied_on_time", "session",
+                         "lead_unit", "topic", "key_supervision", "id"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.session.name}第{self.number}号建议"
@@ -351,6 +380,11 @@ class CoHandling(models.Model):
     )
     required = models.BooleanField(_("opinion required"), default=True)
     due_on = models.DateField(_("opinion due on"), null=True, blank=True)
+    # What due_on was computed from (see Suggestion.due_basis).
+    due_basis = models.DateField(_("due date runs from"), null=True, blank=True, editable=False)
+    due_months = models.PositiveSmallIntegerField(
+        _("due date months"), null=True, blank=True, editable=False
+    )
     opinion = models.TextField(_("co-handling opinion"), blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     submitted_by = models.ForeignKey(

@@ -36,6 +36,8 @@ def _deputy_wording(event: Event) -> str:
         "reassign": _("Your suggestion was reassigned to %(unit)s.") % {"unit": unit},
         "accept": _("The handling unit accepted your suggestion and is working on it."),
         "extend": _("The deadline for the reply was extended."),
+        "approve_extension": _("The deadline for the reply was extended."),
+        "deadline_recomputed": _("The deadline for the reply moved with the working calendar."),
         "consultation": _("The handling unit met or contacted you about the suggestion."),
         "consultation_confirmed": _("You confirmed a consultation record."),
         "reply": _("The reply was sent to you."),
@@ -63,7 +65,8 @@ def timeline_for(suggestion: Suggestion, user) -> list[Entry]:
             Entry(e.at, _deputy_wording(e), "", "", "", "", False)
             for e in events.filter(internal=False)
             if e.action in {
-                "register", "assign", "reassign", "accept", "extend", "consultation",
+                "register", "assign", "reassign", "accept", "extend", "approve_extension",
+                "deadline_recomputed", "consultation",
                 "consultation_confirmed", "reply", "evaluate", "evaluation", "rehandle", "close",
             }
         ]

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -113,7 +114,7 @@ def suggestion_report(request: HttpRequest) -> HttpResponse:
     """The office's figures by lead unit, for the list's filters; also as an Excel file."""
     require_coordinator(request)
     filterset, queryset = filtered_suggestions(request)
-    rows, total = report.by_unit(queryset), report.totals(queryset)
+    rows, total = report.table(queryset)
     if request.GET.get("format") == "xlsx":
         today = timezone.localdate()
         title = _("Handling of deputies' suggestions, as of %(date)s") % {"date": chinese_date(today)}
@@ -165,6 +166,12 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_create(request: HttpRequest) -> HttpResponse:
     require_coordinator(request)
     form = SuggestionForm(request.POST or None)
+    if request.method == "POST" and "check_similar" in request.POST:
+        # "Check for similar suggestions": the form again as typed, nothing saved.
+        return render(request, "suggestions/form.html", {
+            "form": form, "title": _("Register a suggestion"), "check_similar": True,
+            "similar": similar,
+        })
     if request.method == "POST" and (first_url := previous_submission(request)):
         return redirect(first_url)
     if request.method == "POST" and form.is_valid():
@@ -183,7 +190,31 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
             return redirect("suggestions:detail", pk=suggestion.pk)
-    return render(request, "suggestions/form.html", {"form": form, "title": _("Register a suggestion")})
+    return render(request, "suggestions/form.html", {
+        "form": form, "title": _("Register a suggestion"), "check_similar": True,
+    })
+
+
+@login_required
+@require_POST
+def suggestion_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link as similar (相似) or merged handling (并案); the rule engine says who may."""
+    suggestion = visible_suggestion(request, pk)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        data = form.cleaned_data
+        perform(request, _("Linked with %(ref)s.") % {"ref": data["target"]}, rules.run, suggestion,
+                "link", user=request.user, other=data["target"], kind=data["kind"],
+                comment=data["note"])
+
+
+@login_required
+@require_POST
+def suggestion_unlink(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    suggestion = visible_suggestion(request, pk)
+    perform(request, _("Link removed."), rules.run, suggestion, "unlink", user=request.user,
+            link_id=link_pk)
 
 
 @login_required

@@ -8,35 +8,161 @@ The apps above add their own moves to this machine (drafting a reply, logging a 
 
 from __future__ import annotations
 
-import calendar
 import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from core import calendar as workcal
 from core import rules
+from core.calendar import add_months  # noqa: F401  (where the workflow's callers found it)
+from core.formatting import chinese_date
 from core.roles import Role, user_unit_id
 from core.rules import EVERYTHING, Move, Scope, WorkflowError
 
-from .models import AWAITING_REPLY, CoHandling, Event, HandlingUnit, Rating, Status, Suggestion
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+from .models import (
+    AWAITING_REPLY,
+    CoHandling,
+    DueRule,
+    Event,
+    ExtensionRequest,
+    HandlingUnit,
+    Rating,
+    Status,
+    Suggestion,
+)
 
 
 def add_working_days(day: datetime.date, days: int) -> datetime.date:
-    # Weekends only: public holidays differ by year and are not modelled.
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+    """The ``days``-th working day after ``day`` on China's working calendar (core.calendar)."""
+    return workcal.add_working_days(day, days)
+
+
+# --- Deadlines: computed on the working calendar, kept with what they run from ---
+
+# How the explanation names what a limit runs from (交办 2026年7月1日 + 3个月 = …).
+DUE_LABELS = {DueRule.ASSIGN: "交办", DueRule.REASSIGN: "重新交办", DueRule.REHANDLE: "重新办理",
+              DueRule.EXTENSION: "延期"}
+CO_OPINION_LABEL = "交办"
+
+
+def set_due(suggestion: Suggestion, rule: str, basis: datetime.date, months: int | None = None,
+            *, calendar: workcal.WorkCalendar | None = None) -> workcal.Deadline:
+    """Set the suggestion's due date by ``rule`` from ``basis`` (+ ``months``), moved off days
+    off, and keep what it was computed from."""
+    deadline = workcal.deadline(basis, months, label=DUE_LABELS[rule], calendar=calendar)
+    suggestion.due_rule, suggestion.due_basis, suggestion.due_months = rule, basis, months
+    suggestion.due_on = deadline.due
+    return deadline
+
+
+def due_deadline(suggestion: Suggestion, *, calendar: workcal.WorkCalendar | None = None
+                 ) -> workcal.Deadline | None:
+    """The suggestion's due date as the calendar computes it now; None when it was not
+    computed (set before the calendar was kept, or not assigned)."""
+    if not suggestion.due_rule or suggestion.due_basis is None:
+        return None
+    return workcal.deadline(suggestion.due_basis, suggestion.due_months,
+                            label=DUE_LABELS.get(suggestion.due_rule, ""), calendar=calendar)
+
+
+def due_explanation(suggestion: Suggestion) -> str:
+    """How the due date in force was computed, in Chinese (shown under it): 交办 2026年7月1日
+    + 3个月 = 2026年10月1日（国庆节假期），顺延至2026年10月8日. Empty when unknown."""
+    deadline = due_deadline(suggestion)
+    if deadline is None or deadline.due != suggestion.due_on:
+        return ""
+    return deadline.explanation()
+
+
+def co_opinion_deadline(co: CoHandling, *, calendar: workcal.WorkCalendar | None = None
+                        ) -> workcal.Deadline | None:
+    if co.due_basis is None or co.due_months is None:
+        return None
+    return workcal.deadline(co.due_basis, co.due_months, label=CO_OPINION_LABEL, calendar=calendar)
+
+
+def extension_limit(suggestion: Suggestion) -> datetime.date | None:
+    """The latest due date an extension may give: REPLY_MAX_EXTENDED_MONTHS from assignment,
+    on the next working day when that is a day off."""
+    if suggestion.assigned_on is None:
+        return None
+    return workcal.deadline(suggestion.assigned_on, settings.REPLY_MAX_EXTENDED_MONTHS).due
+
+
+def pending_extension(suggestion: Suggestion) -> ExtensionRequest | None:
+    return suggestion.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).first()
+
+
+def _withdraw_extension_requests(suggestion: Suggestion) -> None:
+    """A new unit, a reply sent or a new round of handling: a pending request is moot."""
+    suggestion.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).update(
+        decision=ExtensionRequest.Decision.WITHDRAWN, decided_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def recompute_deadlines(dates: frozenset[datetime.date] = frozenset(), *, actor=None) -> int:
+    """The working calendar changed on ``dates`` (every date when empty): move the open
+    deadlines computed on it (suggestions awaiting a reply, co-unit opinions awaited), and log
+    each move on its suggestion (old → new, and how). Replied and closed suggestions, and due
+    dates that were not computed, are left alone. Returns how many deadlines moved."""
+    cal = workcal.WorkCalendar().load()
+    since = min(dates) if dates else None
+    now = timezone.now()
+    events, moved = [], []
+    suggestions = Suggestion.objects.select_for_update().filter(
+        status__in=AWAITING_REPLY, due_basis__isnull=False, due_on__isnull=False,
+    ).exclude(due_rule="").only("pk", "due_on", "due_rule", "due_basis", "due_months")
+    if since:
+        suggestions = suggestions.filter(due_on__gte=since)
+    for suggestion in suggestions.order_by("pk"):
+        deadline = due_deadline(suggestion, calendar=cal)
+        if deadline is None or deadline.due == suggestion.due_on:
+            continue
+        events.append(Event(
+            suggestion_id=suggestion.pk, actor=actor, action="deadline_recomputed", at=now,
+            note=f"{chinese_date(suggestion.due_on)} → {chinese_date(deadline.due)}\n"
+                 f"{deadline.explanation()}",
+        ))
+        suggestion.due_on, suggestion.updated_at = deadline.due, now
+        moved.append(suggestion)
+    Suggestion.objects.bulk_update(moved, ["due_on", "updated_at"], batch_size=500)
+    co_moved = []
+    co_handlings = CoHandling.objects.select_for_update().filter(
+        suggestion__status__in=AWAITING_REPLY, suggestion__co_opinions_waived=False,
+        submitted_at__isnull=True, due_basis__isnull=False, due_months__isnull=False,
+    ).select_related("unit")
+    if since:
+        co_handlings = co_handlings.filter(due_on__gte=since)
+    for co in co_handlings.order_by("pk"):
+        deadline = co_opinion_deadline(co, calendar=cal)
+        if deadline is None or deadline.due == co.due_on:
+            continue
+        events.append(Event(
+            suggestion_id=co.suggestion_id, actor=actor, action="deadline_recomputed", at=now,
+            internal=True, object_label=co.unit.name[:200],
+            note=f"{chinese_date(co.due_on)} → {chinese_date(deadline.due)}\n"
+                 f"{deadline.explanation()}",
+        ))
+        co.due_on = deadline.due
+        co_moved.append(co)
+    CoHandling.objects.bulk_update(co_moved, ["due_on"], batch_size=500)
+    Event.objects.bulk_create(events, batch_size=500)
+    return len(moved) + len(co_moved)
+
+
+def _calendar_changed(sender, dates=frozenset(), actor=None, **kwargs) -> int:
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return recompute_deadlines(dates, actor=actor)
+
+
+workcal.calendar_changed.connect(_calendar_changed, dispatch_uid="suggestions.recompute_deadlines")
 
 
 def record_event(
@@ -133,20 +259,24 @@ def _apply_assign(suggestion: Suggestion, user, params: dict) -> None:
     day = _today(params)
     params["previous_unit_id"] = suggestion.lead_unit_id
     params.setdefault("label", unit.name)
+    rule = DueRule.ASSIGN if suggestion.status == Status.REGISTERED else DueRule.REASSIGN
     suggestion.lead_unit = unit
     suggestion.assigned_on = day
     suggestion.accepted_on = None
-    suggestion.due_on = add_months(day, settings.REPLY_DUE_MONTHS)
+    cal = workcal.WorkCalendar()
+    set_due(suggestion, rule, day, settings.REPLY_DUE_MONTHS, calendar=cal)
     suggestion.due_extended = False
+    _withdraw_extension_requests(suggestion)
     if "co_units" in params:
         wanted = {co.pk: co for co in params["co_units"]}
         suggestion.co_handlings.exclude(unit_id__in=wanted).delete()
         existing = set(suggestion.co_handlings.values_list("unit_id", flat=True))
+        months = settings.CO_OPINION_DUE_MONTHS
         for pk, co in wanted.items():
             if pk not in existing:
                 CoHandling.objects.create(
-                    suggestion=suggestion, unit=co,
-                    due_on=add_months(day, settings.CO_OPINION_DUE_MONTHS),
+                    suggestion=suggestion, unit=co, due_basis=day, due_months=months,
+                    due_on=workcal.deadline(day, months, calendar=cal).due,
                 )
 
 
@@ -189,28 +319,109 @@ def _apply_reply(suggestion: Suggestion, user, params: dict) -> None:
     if suggestion.due_on is None or day <= suggestion.due_on:
         suggestion.replied_on_time = True
     params.setdefault("label", str(reply))
+    _withdraw_extension_requests(suggestion)
 
 
 def _apply_rehandle(suggestion: Suggestion, user, params: dict) -> None:
-    suggestion.due_on = add_months(_today(params), settings.REHANDLING_DUE_MONTHS)
+    set_due(suggestion, DueRule.REHANDLE, _today(params), settings.REHANDLING_DUE_MONTHS)
+    _withdraw_extension_requests(suggestion)
 
 
-def _check_extend(suggestion: Suggestion, user, params: dict) -> None:
-    new_due = params.get("new_due")
+def _check_new_due(suggestion: Suggestion, new_due: datetime.date | None) -> None:
+    """An extension's date: later than the due date in force, at most
+    REPLY_MAX_EXTENDED_MONTHS from assignment."""
     if new_due is None:
         raise WorkflowError(_("Choose the new due date."))
-    limit = add_months(suggestion.assigned_on, settings.REPLY_MAX_EXTENDED_MONTHS)
+    limit = extension_limit(suggestion)
     if suggestion.due_on and new_due <= suggestion.due_on:
         raise WorkflowError(_("The new due date must be later than the current one."))
-    if new_due > limit:
+    if limit is not None and new_due > limit:
         raise WorkflowError(
             _("The deadline can be extended to %(limit)s at the latest.") % {"limit": limit}
         )
 
 
+def _check_no_request_pending(suggestion: Suggestion, user, params: dict) -> None:
+    if pending_extension(suggestion) is not None:
+        raise WorkflowError(
+            _("The unit's extension request awaits a decision: approve or refuse it first.")
+        )
+
+
+def _check_extend(suggestion: Suggestion, user, params: dict) -> None:
+    _check_new_due(suggestion, params.get("new_due"))
+
+
+def _extend_to(suggestion: Suggestion, new_due: datetime.date, params: dict) -> None:
+    """The extension in force: due on ``new_due``, or the next working day after it."""
+    old = suggestion.due_on
+    set_due(suggestion, DueRule.EXTENSION, new_due)
+    suggestion.due_extended = True
+    params["label"] = f"{old} → {suggestion.due_on}"
+
+
 def _apply_extend(suggestion: Suggestion, user, params: dict) -> None:
-    params["label"] = f"{suggestion.due_on} → {params['new_due']}"
-    suggestion.due_on, suggestion.due_extended = params["new_due"], True
+    _extend_to(suggestion, params["new_due"], params)
+
+
+def _check_request_extension(suggestion: Suggestion, user, params: dict) -> None:
+    if not (params.get("reason") or "").strip():
+        raise WorkflowError(_("Please give a reason."))
+    _check_new_due(suggestion, params.get("new_due"))
+
+
+def _apply_request_extension(suggestion: Suggestion, user, params: dict) -> ExtensionRequest:
+    request = ExtensionRequest.objects.create(
+        suggestion=suggestion, proposed_due=params["new_due"], reason=params["reason"].strip(),
+        requested_by=user, requested_at=params.get("at") or timezone.now(),
+    )
+    params["label"] = _("to %(date)s") % {"date": chinese_date(request.proposed_due)}
+    params["log_note"] = request.reason
+    return request
+
+
+def _decide_extension(suggestion: Suggestion, user, params: dict, decision: str) -> ExtensionRequest:
+    request = ExtensionRequest.objects.select_for_update().get(
+        suggestion=suggestion, decision=ExtensionRequest.Decision.PENDING
+    )
+    request.decision, request.decided_by = decision, user
+    request.decided_at = params.get("at") or timezone.now()
+    return request
+
+
+def _check_approve_extension(suggestion: Suggestion, user, params: dict) -> None:
+    request = pending_extension(suggestion)
+    _check_new_due(suggestion, params.get("new_due") or (request.proposed_due if request else None))
+
+
+def _apply_approve_extension(suggestion: Suggestion, user, params: dict) -> ExtensionRequest:
+    request = _decide_extension(suggestion, user, params, ExtensionRequest.Decision.APPROVED)
+    _extend_to(suggestion, params.get("new_due") or request.proposed_due, params)
+    request.granted_due = suggestion.due_on
+    request.save()
+    return request
+
+
+def _apply_refuse_extension(suggestion: Suggestion, user, params: dict) -> ExtensionRequest:
+    request = _decide_extension(suggestion, user, params, ExtensionRequest.Decision.REFUSED)
+    request.save()
+    params["label"] = _("to %(date)s") % {"date": chinese_date(request.proposed_due)}
+    return request
+
+
+def _pending_extension_q() -> Q:
+    return Q(Exists(ExtensionRequest.objects.filter(
+        suggestion=OuterRef("pk"), decision=ExtensionRequest.Decision.PENDING,
+    )))
+
+
+def _may_extend(user) -> Q:
+    """Not extended yet, and no request awaiting the office's decision."""
+    return Q(due_extended=False) & ~_pending_extension_q()
+
+
+def _extension_pending(user) -> Q:
+    return _pending_extension_q()
 
 
 def _apply_key_supervision(suggestion: Suggestion, user, params: dict) -> None:
@@ -286,7 +497,8 @@ def snapshot(suggestion: Suggestion) -> dict:
 def _log(suggestion: Suggestion, *, user, move: Move, source: str, note: str, params: dict) -> None:
     if params.get("changes") is not None and not params["changes"]:
         return  # an edit that changed nothing
-    text = "\n".join(part for part in (params.get("changes") or "", note) if part)
+    text = "\n".join(part for part in (params.get("changes") or "", params.get("log_note") or "", note)
+                     if part)
     record_event(
         suggestion, actor=user, action=move.action, note=text,
         from_status=source if move.target else "", to_status=move.target or "",
@@ -321,12 +533,14 @@ MACHINE.add(
     Move("close", pgettext_lazy("workflow move", "Close"), frozenset({Status.EVALUATED, Status.REPLIED}),
          Status.CLOSED, COORDINATORS,
          confirm=gettext_lazy("Close this suggestion? Handling ends and it can no longer change.")),
+    # The office's own extension (with written approval). Its page decides a unit's request
+    # instead when one is pending (approve_extension below).
     Move("extend", gettext_lazy("Extend the deadline"),
          frozenset({Status.ASSIGNED, Status.HANDLING, Status.REHANDLING}), None, COORDINATORS,
          where=lambda user: Q(due_extended=False),
          where_refusal=gettext_lazy("The deadline has already been extended once."),
-         needs_note=True, checks=(_check_extend,), effects=(_apply_extend,),
-         ui="link:suggestions:extend"),
+         needs_note=True, checks=(_check_no_request_pending, _check_extend),
+         effects=(_apply_extend,), ui="link:suggestions:extend"),
     Move("edit", gettext_lazy("Edit"), frozenset({Status.REGISTERED, Status.ASSIGNED}), None,
          COORDINATORS, effects=(_apply_edit,), ui="link:suggestions:edit", save_fields=()),
     Move("key_supervision", gettext_lazy("Key supervision changed"), ALL_STATUSES, None,
@@ -340,6 +554,30 @@ MACHINE.add(
          frozenset({Status.ASSIGNED, Status.HANDLING, Status.REHANDLING}), None, CO_STAFF,
          checks=(_check_co_opinion,), effects=(_apply_co_opinion,),
          ui="link:suggestions:co_opinion", save_fields=()),
+)
+
+
+# Extension on the unit's request (the office decides; every deputy is told of an approval).
+# request_extension takes new_due (the proposed date) and reason; approve_extension an optional
+# new_due (default: the proposed date) and a note; refuse_extension a note (the reason).
+MACHINE.add(
+    Move("request_extension", gettext_lazy("Request an extension"), OPEN_FOR_HANDLING, None,
+         LEAD_STAFF, where=_may_extend,
+         where_refusal=gettext_lazy(
+             "The deadline has already been extended once, or an extension request awaits "
+             "the congress office's decision."),
+         checks=(_check_request_extension,), effects=(_apply_request_extension,),
+         internal=True, ui="link:suggestions:extend", save_fields=()),
+    # Made on the office's extension page (suggestions:extend, offered as "extend"), which
+    # shows the unit's request while one is pending.
+    Move("approve_extension", gettext_lazy("Approve the extension"), OPEN_FOR_HANDLING, None,
+         COORDINATORS, where=_extension_pending,
+         where_refusal=gettext_lazy("No extension request awaits a decision."),
+         checks=(_check_approve_extension,), effects=(_apply_approve_extension,), ui=""),
+    Move("refuse_extension", gettext_lazy("Refuse the extension"), OPEN_FOR_HANDLING, None,
+         COORDINATORS, where=_extension_pending,
+         where_refusal=gettext_lazy("No extension request awaits a decision."),
+         needs_note=True, effects=(_apply_refuse_extension,), internal=True, save_fields=()),
 )
 
 
@@ -369,6 +607,7 @@ OTHER_ACTIONS = {
     "evaluation": gettext_lazy("Deputy's evaluation"),
     "admin_change": gettext_lazy("Changed in the administration"),
     "link": gettext_lazy("Linked as similar"),
+    "deadline_recomputed": gettext_lazy("Deadline recomputed on the working calendar"),
     "import": gettext_lazy("Imported an assignment list"),
 }
 # Downloads are audited, but they are not steps of the suggestion's handling.

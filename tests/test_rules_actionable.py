@@ -2,6 +2,8 @@
 ``rules.available_moves`` for every role, on a small data set where every move has an object.
 """
 
+import datetime
+
 import pytest
 from test_rules_world import (
     assigned,
@@ -41,7 +43,11 @@ def world(demo):
         "signed": signed(),
         "record": record(),
         "paper_record": record(signature="paper"),
+        "extension_requested": handling(lead_unit="zjj", co_units=(), lead="王建国"),
     }
+    engine.run(objects["extension_requested"], "request_extension", user=user("other_staff"),
+               new_due=objects["extension_requested"].due_on + datetime.timedelta(days=30),
+               reason="情况复杂")
     return objects
 
 
@@ -92,6 +98,9 @@ def test_known_to_do_lists(world):
         w["record"].suggestion, w["paper_record"].suggestion}
     assert todo(Suggestion, "edu_staff", ["co_opinion"]) == set()
     assert todo(Suggestion, "office", ["reject_return"]) == {w["returned"]}
+    assert todo(Suggestion, "office", ["approve_extension", "refuse_extension"]) == {
+        w["extension_requested"]}
+    assert w["extension_requested"] not in todo(Suggestion, "other_staff", ["request_extension"])
     assert todo(Suggestion, "office", ["waive_co_opinions"]) == {
         w["assigned"], w["awaiting_opinion"], w["returned"]}
     assert todo(Reply, "head", ["sign"]) == {w["pending"]}

@@ -371,3 +371,14 @@ def test_a_new_version_needs_its_own_number(demo):
     with pytest.raises(rules.WorkflowError, match="1号"):
         rules.run(second, "sign", user=user("head"))
     assert state(second) == before
+
+
+def test_only_a_signed_reply_marks_the_suggestion_replied(demo):
+    reply = pending()
+    suggestion = reply.suggestion
+    for params in ({"reply": reply}, {}):
+        before = state(suggestion)
+        with pytest.raises(rules.WorkflowError) as info, _english():
+            rules.run(suggestion, "reply", user=user("staff"), **params)
+        assert info.value.message == "Only a signed reply can be sent."
+        assert state(suggestion) == before

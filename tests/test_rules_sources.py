@@ -28,6 +28,9 @@ EXPECTED_SOURCES = {
         "rehandle": {S.REPLIED, S.EVALUATED},
         "close": {S.REPLIED, S.EVALUATED},
         "extend": AFTER_ASSIGNMENT,
+        "request_extension": {S.HANDLING, S.REHANDLING},
+        "approve_extension": {S.HANDLING, S.REHANDLING},
+        "refuse_extension": {S.HANDLING, S.REHANDLING},
         "edit": {S.REGISTERED, S.ASSIGNED},
         "key_supervision": set(S.values),
         "waive_co_opinions": AFTER_ASSIGNMENT | {S.RETURN_REQUESTED},
@@ -48,6 +51,7 @@ EXPECTED_SOURCES = {
 # Who tries each move: a role that may make it, on an object in its scope.
 ACTOR = {
     Suggestion: {"accept": "staff", "request_return": "staff", "reply": "staff",
+                 "request_extension": "staff",
                  "co_opinion": "agri_staff", "draft_reply": "staff", "log_consultation": "staff",
                  "evaluate": "deputy", "rehandle": "deputy"},
     Reply: {"return": "head", "sign": "head", "rate": "deputy", "rate_paper": "office"},
