@@ -1,7 +1,7 @@
 """`make mutation`: mutation testing of the rule engine and the rule modules.
 
     .venv/bin/python .ci/mutation.py            # everything; ends with `mutants_killed: K/N`
-    .venv/bin/python .ci/mutation.py --resume   # go on with the mutants of an earlier run
+    .venv/bin/python .ci/mutation.py --resume   # after adding tests: run again what survived
 
 mutmut (pinned in the dev extras; configured in pyproject's [tool.mutmut]) mutates every
 function of core/rules.py, core/roles.py, suggestions/workflow.py, replies/services.py and
@@ -90,8 +90,18 @@ ALL_FUNCTION_GLOBS = ["core.rules.*", "core.roles.*", "suggestions.workflow.*",
 KILLED = {"killed"}
 
 
-def environment() -> dict:
+SITE = """import sys
+# Import the project only from the copy: an editable install's finder would fill in the
+# modules the copy lacks from the live work tree.
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__name__", "").startswith("_Editable")]
+"""
+
+
+def environment(work: Path | None = None) -> dict:
     env = dict(os.environ)
+    if work is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work / "_site"),
+                                                          os.environ.get("PYTHONPATH")]))
     env.update(DEBUG="0", TESTING="1", DB_CONN_MAX_AGE="0", PYTHONHASHSEED="0")
     env.pop("DATABASE_URL", None)  # SQLite: the fast engine for thousands of runs
     env.pop("REQUIRE_BROWSER", None)
@@ -116,6 +126,8 @@ def prepare(work: Path, resume: bool) -> None:
             shutil.copytree(source, target, ignore=ignore)
         else:
             shutil.copy2(source, target)
+    (work / "_site").mkdir(exist_ok=True)
+    (work / "_site" / "sitecustomize.py").write_text(SITE, "utf-8")
     # mutmut copies its source_paths into mutants/ and imports only from there: every package.
     config = work / "pyproject.toml"
     text = re.sub(r"(?m)^source_paths = .*$", "source_paths = " + json.dumps(packages()),
@@ -125,16 +137,34 @@ def prepare(work: Path, resume: bool) -> None:
 
 def mutmut(work: Path, *args: str, capture: bool = False) -> str:
     command = [str(VENV_BIN / "mutmut"), *args]
-    result = subprocess.run(command, cwd=work, env=environment(), text=True,
+    result = subprocess.run(command, cwd=work, env=environment(work), text=True,
                             stdout=subprocess.PIPE if capture else None)
     if result.returncode not in (0,) and not capture:
         print(f"mutmut {' '.join(args)} exited {result.returncode}", file=sys.stderr)
     return result.stdout or ""
 
 
-def function_mutants(work: Path, max_children: int | None, globs: list[str]) -> tuple[int, int, list[str]]:
+def results(work: Path, globs: list[str]) -> dict[str, str]:
+    listing = mutmut(work, "results", "--all", "true", capture=True)
+    found = {}
+    for line in listing.splitlines():
+        match = re.match(r"\s*(\S+): (.+)$", line)
+        if match and any(fnmatch.fnmatch(match[1], glob) for glob in globs):
+            found[match[1]] = match[2]
+    return found
+
+
+def function_mutants(work: Path, max_children: int | None, globs: list[str],
+                     rerun: bool = False) -> tuple[int, int, list[str]]:
     extra = ["--max-children", str(max_children)] if max_children else []
-    mutmut(work, "run", *extra, *globs)
+    if rerun:  # only what an earlier run left alive, unchecked or timed out (tests changed)
+        names = [n for n, status in results(work, globs).items() if status not in KILLED]
+        stats = work / "mutants" / "mutmut-stats.json"
+        stats.unlink(missing_ok=True)  # new tests: which test covers what is asked again
+        if names:
+            mutmut(work, "run", *extra, *names)
+    else:
+        mutmut(work, "run", *extra, *globs)
     listing = mutmut(work, "results", "--all", "true", capture=True)
     killed = total = 0
     survivors = []
@@ -155,7 +185,7 @@ def function_mutants(work: Path, max_children: int | None, globs: list[str]) -> 
 
 def rule_mutants(work: Path, jobs: int) -> tuple[int, int, list[str]]:
     command = [sys.executable, str(ROOT / ".ci" / "rule_mutants.py"), "--jobs", str(jobs)]
-    result = subprocess.run(command, cwd=work, env=environment(), text=True,
+    result = subprocess.run(command, cwd=work, env=environment(work), text=True,
                             stdout=subprocess.PIPE)
     print(result.stdout, end="")
     match = re.search(r"^rule_mutants_killed: (\d+)/(\d+)$", result.stdout, re.MULTILINE)
@@ -168,7 +198,9 @@ def rule_mutants(work: Path, jobs: int) -> tuple[int, int, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--resume", action="store_true", help="keep an earlier run's results")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep an earlier run's results; run again only the mutants it left "
+                             "alive (after adding tests)")
     parser.add_argument("--max-children", type=int, default=None)
     parser.add_argument("--only", choices=["functions", "rules"], default=None)
     parser.add_argument("--all-functions", action="store_true",
@@ -180,7 +212,7 @@ def main() -> None:
     survivors: list[str] = []
     if options.only != "rules":
         globs = ALL_FUNCTION_GLOBS if options.all_functions else MUTANT_GLOBS
-        k, n, s = function_mutants(work, options.max_children, globs)
+        k, n, s = function_mutants(work, options.max_children, globs, rerun=options.resume)
         print(f"function_mutants_killed: {k}/{n}")
         killed, total, survivors = killed + k, total + n, survivors + s
     if options.only != "functions":
