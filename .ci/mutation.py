@@ -18,24 +18,30 @@ taken off a move, a scope widened to everything, a ``where`` dropped, a source s
 or added, ``needs_note`` flipped, a check dropped) and runs the same tests. Both kinds count in
 the final line.
 
-Equivalent mutants left alive, and why (they cannot change what any user may do or see):
+Equivalent mutants left alive, and why (each cannot change what any user may do or see):
 
-- ``core.rules``: ``Move.link``/``is_offered``/``status_label`` string plumbing used only by
-  templates; ``WorkflowError.__init__``'s ``super().__init__(message)`` argument (only
-  ``.message`` is read); ``_flags``' ``or {}`` after ``.first()`` on the row's own pk (the row
-  exists: ``run`` locked it); ``run``'s ``params if params is not None else {}`` (``run`` always
-  passes a dict); ``machine()``'s ``status_field`` default when the machine already exists.
-- ``core.rules.available_moves``/``actionable``: ``sorted(self.sources)`` → the set itself
-  (the order of an ``IN`` list does not matter).
-- Event texts and labels (``_log`` notes, ``label`` params, ``describe_changes`` glue, the
-  letter's pre-filled text in ``replies.services``): audit/letter wording, not a permission,
-  scope or status check; the ones the tests pin are killed, the rest are listed as survivors by
-  the run and are not rules.
-- ``record_event``'s ``at or timezone.now()`` and the ``at=params.get("at")`` plumbing: the time
-  of an event, not a rule.
-- ``role_of``'s cache (``_suggestion_role``): a mutant that never caches answers the same role.
+- Fallbacks for a user without a unit or without a deputy record: ``_nothing()``, the
+  ``else Q(pk__in=[])`` branches of ``_lead_unit``/``_co_unit``/``_issuing_unit``/
+  ``_record_lead_unit``/``_record_deputy``/``_reply_deputy``, and ``getattr(user, "deputy",
+  None)`` → ``getattr(user, "deputy")`` in ``_own_suggestion``/``_reply_deputy``/
+  ``_record_deputy``/``_not_rated_by``/``_check_own_rating``. A scope function is only asked
+  for the roles its move maps it to: HANDLER/HEAD always have a unit (the StaffMember check
+  constraint ``unit_staff_have_unit``), DEPUTY always has ``user.deputy`` (``role_of``).
+- ``_withdraw_drafts``' ``issuing_unit_id=old_unit`` filter: when a suggestion is reassigned
+  no other unit can have an unsigned draft (drafting needs the lead unit and no unsigned
+  reply, and each earlier reassignment withdrew the older unit's drafts).
+- ``consultation_update``'s ``only_if={"signature__in": [...]}`` and its ``ONLINE → PENDING``
+  branch: the ``edit`` move (sources pending, paper) already refuses a confirmed record, and
+  confirming raises ``lock_version``, so a form opened before the confirmation is stale anyway.
+- ``Machine.add``/``Machine.extend``/``machine()`` as the apps call them run at import, before
+  mutmut switches a mutant on (its workers are forked after the import);
+  test_rules_engine.test_a_machine_holds_what_is_added_and_extended kills them on a machine of
+  its own.
+- Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
+  ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 
-Every surviving mutant of a permission, scope or status check has a test that kills it.
+Every mutant of a permission, scope or status check that survived a run has a test that kills
+it (tests/test_rules_*.py; the run's survivors are listed at the end of its output).
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def test_lead_unit_scope_on_marking_replied(demo):
     """``reply`` is made by sending a letter, but the move itself is scoped too."""
     reply = signed()
     suggestion = reply.suggestion
-    for outsider in ("agri_staff", "other_staff"):
+    for outsider in ("agri_staff", "other_staff", "other_head"):
         refused(suggestion, "reply", outsider, LEAD_UNIT.refusal, reply=reply)
     rules.run(suggestion, "reply", user=user("staff"), reply=reply)
     suggestion.refresh_from_db()
