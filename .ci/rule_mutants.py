@@ -227,7 +227,8 @@ def test_selection() -> list[str]:
     return config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
 
 
-def run_batch(mutants: list[str], index: int, timeout: int) -> list[tuple[str, str, float]]:
+def run_batch(mutants: list[str], index: int, timeout: int,
+              tests: list[str] | None = None) -> list[tuple[str, str, float]]:
     """One pytest process runs the tests for each mutant of the batch in turn."""
     work = Path(os.environ.get("TMPDIR", "/tmp"))
     stem = f"rule-mutants-{os.getpid()}-{index}"
@@ -237,7 +238,7 @@ def run_batch(mutants: list[str], index: int, timeout: int) -> list[tuple[str, s
     env = dict(os.environ, RULE_MUTANTS_FILE=str(listing), RULE_MUTANTS_OUT=str(out),
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "pytest", "-q", "-p", "rule_mutants", "-p", "no:randomly",
-               "--no-header", *test_selection()]
+               "--no-header", *(tests or test_selection())]
     try:
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=timeout)
@@ -273,6 +274,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=int, default=3 * 3600)
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--tests", nargs="+", default=None,
+                        help="the tests to run per mutant (default: pyproject's selection)")
     parser.add_argument("mutants", nargs="*")
     options = parser.parse_args()
     mutants = options.mutants or listing()
@@ -283,8 +286,9 @@ def main() -> None:
     # look killed (the last run shows that running the tests again and again is sound).
     batches = [[CLEAN, *mutants[i::options.jobs], CLEAN] for i in range(options.jobs)]
     with concurrent.futures.ThreadPoolExecutor(options.jobs) as pool:
-        results = [r for batch in pool.map(lambda ib: run_batch(ib[1], ib[0], options.timeout),
-                                           enumerate(batches)) for r in batch]
+        results = [r for batch in pool.map(
+            lambda ib: run_batch(ib[1], ib[0], options.timeout, options.tests),
+            enumerate(batches)) for r in batch]
     clean = [status for mutant, status, _ in results if mutant == CLEAN]
     print(f"clean runs: {', '.join(clean)}", flush=True)
     if any(status != "survived" for status in clean):
