@@ -382,3 +382,35 @@ def test_only_a_signed_reply_marks_the_suggestion_replied(demo):
             rules.run(suggestion, "reply", user=user("staff"), **params)
         assert info.value.message == "Only a signed reply can be sent."
         assert state(suggestion) == before
+
+
+def test_sign_off_checks_the_body_again(demo):
+    """A letter that lost its body after submission (changed outside the editor) is not signed."""
+    reply = pending()
+    Reply.objects.filter(pk=reply.pk).update(body="感谢您对我们工作的关心和支持。")
+    reply.refresh_from_db()
+    before = state(reply)
+    with pytest.raises(rules.WorkflowError) as info, _english():
+        rules.run(reply, "sign", user=user("head"))
+    assert info.value.message == "Write the body of the reply before submitting it for sign-off."
+    assert state(reply) == before
+
+
+def test_an_online_rating_must_be_a_rating(demo):
+    reply = sent()
+    me = user("deputy")
+    before = state(reply)
+    with pytest.raises(rules.WorkflowError) as info, _english():
+        rules.run(reply, "rate", user=me, deputy=me.deputy, attitude="satisfied", result="great")
+    assert info.value.message == "Choose a rating for both the attitude and the result."
+    assert state(reply) == before
+
+
+def test_editing_a_records_method_updates_met(demo):
+    from consultations.services import consultation_update
+
+    rec = record()
+    assert Suggestion.objects.get(pk=rec.suggestion_id).met
+    consultation_update(record=rec, user=user("staff"), data={"method": "phone"},
+                        expected_version=rec.lock_version)
+    assert not Suggestion.objects.get(pk=rec.suggestion_id).met
