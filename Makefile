@@ -10,7 +10,7 @@ export DEBUG ?= 1
 # The suite runs in one process per core (pytest-xdist; each has its own test database).
 TEST_WORKERS ?= auto
 
-.PHONY: install system-deps run worker test lint bench clean mutation
+.PHONY: install system-deps run worker test lint bench bench-scale clean mutation
 
 # Fonts and HarfBuzz's subsetter for the PDFs; installed only when missing (needs root/apt).
 system-deps:
@@ -30,8 +30,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: system-deps $(VENV)/.installed
 
+# The demo's signed letters carry a PAdES signature made with a self-signed demo certificate
+# (created once; a bureau sets PDF_SIGNING_CERT/PDF_SIGNING_KEY to its unit's own instead).
+DEMO_SIGNING_DIR ?= $(HOME)/.cache/deputy-suggestions/demo-signing
+run: export PDF_SIGNING_CERT ?= $(DEMO_SIGNING_DIR)/demo-signing-cert.pem
+run: export PDF_SIGNING_KEY ?= $(DEMO_SIGNING_DIR)/demo-signing-key.pem
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py make_demo_certificate --out $(DEMO_SIGNING_DIR)
 	$(PY) manage.py load_demo
 	$(PY) manage.py prepare_pdf_fonts
 	$(PY) manage.py db_worker --queue-name '*' & \
@@ -56,6 +62,17 @@ lint: install
 
 bench: install
 	DEBUG=0 TESTING=1 $(PY) manage.py bench_pdf
+
+# Pages at SCALE suggestions on the local PostgreSQL, in a database of their own (created and
+# migrated when missing; the volume data is generated once and reused), then under load
+# (gunicorn, wrk). Prints `name: value` lines; bounded to 25 minutes.
+SCALE ?= 100000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/suggestions_bench
+bench-scale: install
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y -qq wrk >/dev/null 2>&1 \
+	  || echo "WARNING: wrk is missing and could not be installed: no load figures.")
+	DEBUG=0 TESTING=1 DATABASE_URL=$(BENCH_DATABASE_URL) timeout 1500 \
+	  $(PY) manage.py bench_scale --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles exports

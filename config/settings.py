@@ -118,7 +118,51 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A read replica (PostgreSQL streaming replication) for the report by unit and the ledger, the
+# two reads that scan whole tables; everything else reads the primary. In tests it mirrors it.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    ) | {"TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _running_command() -> bool:
+    """``manage.py <command>`` or ``django-admin <command>``, the development server aside."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    is_manage = program.name in ("manage.py", "django-admin") or (
+        program.name == "__main__.py" and program.parent.name == "django"
+    )
+    return is_manage and len(sys.argv) > 1 and sys.argv[1] != "runserver"
+
+
+# PostgreSQL cancels a web request's statement that runs longer than this (milliseconds; 0: no
+# limit), so that one slow query cannot hold a worker, and the requests queued behind it, for
+# minutes. Management commands (migrate, seed_volume, export_replies, the task worker…) run
+# long statements on purpose: they get DB_COMMAND_STATEMENT_TIMEOUT_MS instead (default none).
+# Set when the connection opens (libpq "options"), so it costs nothing per request. Behind a
+# pooler in transaction mode (PgBouncer), which refuses startup options, set both to 0 and give
+# the web role its own: ALTER ROLE … SET statement_timeout = '15s'.
+# Two planner settings go with it. DB_RANDOM_PAGE_COST (default 1.1, empty: the server's): the
+# cost of reading a page out of order, for SSDs and a database that fits in memory (the
+# server's default 4 assumes spinning disks, and makes it scan a whole table rather than
+# look up the few thousand rows a unit may see). JIT compilation is off: past jit_above_cost
+# (the figures' aggregate at 10^6 rows) it adds tens of milliseconds to a query that takes a
+# few.
+DB_STATEMENT_TIMEOUT_MS = (
+    env_int("DB_COMMAND_STATEMENT_TIMEOUT_MS", 0) if _running_command()
+    else env_int("DB_STATEMENT_TIMEOUT_MS", 15000)
+)
+DB_RANDOM_PAGE_COST = env_str("DB_RANDOM_PAGE_COST", "1.1")
+for _database in DATABASES.values():  # the primary, and the read replica when there is one
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _options = _database.setdefault("OPTIONS", {})
+        _options["options"] = " ".join(filter(None, [
+            _options.get("options", ""), f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+            f"-c random_page_cost={float(DB_RANDOM_PAGE_COST)}" if DB_RANDOM_PAGE_COST else "",
+            "-c jit=off",
+        ]))
 
 CACHES = {
     "default": {
@@ -162,6 +206,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media-not-served/"
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# A letter uploaded to /verify/ to be checked: hashed as it arrives, never stored.
+VERIFY_UPLOAD_MAX_BYTES = env_int("VERIFY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
@@ -244,6 +290,8 @@ REDACTION_PATTERNS = [
     r"(?<![0-9Xx])\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx](?![0-9Xx])",  # ID cards
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail addresses
 ]
+# The report by unit ranks only units leading at least this many assigned suggestions.
+REPORT_MIN_ITEMS = env_int("REPORT_MIN_ITEMS", 5)
 # Public base URL printed in QR codes on signed letters (verification page).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
@@ -264,6 +312,15 @@ PDF_FONT_FALLBACK = env_str(
 # Where fonts prepared for fast rendering are kept (default: ~/.cache/deputy-suggestions).
 PDF_FONT_CACHE_DIR = env_str("PDF_FONT_CACHE_DIR", "")
 CONSULTATION_RECORD_TITLE = env_str("CONSULTATION_RECORD_TITLE", "晋城市人大代表建议面商记录表")
+# Signed letters are stored at sign-off as this archival variant (weasyprint.pdf.VARIANTS;
+# empty: plain PDF), and, when a certificate is set, digitally signed (PAdES baseline B) with
+# the unit's certificate and key (PEM or DER files; the key's passphrase, if any; CA
+# certificates to embed, comma-separated). Unset: stored without a digital signature.
+PDF_ARCHIVE_VARIANT = env_str("PDF_ARCHIVE_VARIANT", "pdf/a-3b")
+PDF_SIGNING_CERT = env_str("PDF_SIGNING_CERT")
+PDF_SIGNING_KEY = env_str("PDF_SIGNING_KEY")
+PDF_SIGNING_KEY_PASSPHRASE = env_str("PDF_SIGNING_KEY_PASSPHRASE")
+PDF_SIGNING_CA_CHAIN = env_list("PDF_SIGNING_CA_CHAIN")
 
 TASKS = {
     "default": {
@@ -295,6 +352,40 @@ REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 5)
 # Seconds before each retry of a failed e-mail/SMS; after the last, it is marked failed.
 NOTIFICATION_RETRY_DELAYS = [int(s) for s in env_list("NOTIFICATION_RETRY_DELAYS", "60,300,1800,7200")]
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / "exports")))
+
+# --- File storage: uploads (attachments, seals) in "default", export zips in "exports" ---
+# filesystem (default): MEDIA_ROOT and EXPORT_ROOT on this machine's disk. s3: a bucket of an
+# S3-compatible store (AWS, MinIO, Ceph, a cloud's OSS) shared by every machine; needs the
+# `s3` extra (django-storages with boto3). Files are private: every download goes through a
+# permission-checked view, never a bucket URL.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")
+if STORAGE_BACKEND == "s3":
+    def _s3(location: str) -> dict:
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+                "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+                "region_name": env_str("AWS_S3_REGION_NAME") or None,
+                "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+                "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+                "location": location,
+                "default_acl": "private",
+                # As on disk: a second upload of the same name gets a new name, never replaces.
+                "file_overwrite": False,
+            },
+        }
+
+    STORAGES = {"default": _s3(env_str("AWS_MEDIA_LOCATION", "media")),
+                "exports": _s3(env_str("AWS_EXPORTS_LOCATION", "exports"))}
+elif STORAGE_BACKEND == "filesystem":
+    STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                "exports": {"BACKEND": "documents.storage.ExportStorage"}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}.")
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 LOGGING = {
     "version": 1,

@@ -128,6 +128,9 @@ class Machine:
     log: Callable[..., None]
     status_field: str = "status"
     moves: dict[str, Move] = field(default_factory=dict)
+    # Relations loaded with the locked row (select_related) because effects read them: a
+    # suggestion's session for its reference, a reply's suggestion… (see load_related).
+    related: tuple[str, ...] = ()
 
     def add(self, *moves: Move) -> None:
         for move in moves:
@@ -141,6 +144,11 @@ class Machine:
         self.moves[name] = dataclasses.replace(
             move, checks=move.checks + tuple(checks), effects=move.effects + tuple(effects)
         )
+
+    def load_related(self, *names: str) -> None:
+        """An app whose effects read these relations has them loaded with the locked row, in
+        the same query (forward foreign keys, as select_related takes them)."""
+        self.related = tuple(dict.fromkeys((*self.related, *names)))
 
     def status_of(self, obj) -> str:
         return getattr(obj, self.status_field)
@@ -258,7 +266,14 @@ def run(obj, name: str, *, user, note: str = "", **params):
     a record…) or the updated object. Raises WorkflowError, changing nothing, if not allowed.
     """
     mach = machine_of(obj)
-    locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+    rows = type(obj)._default_manager.select_for_update()
+    if mach.related:
+        # Lock the row itself only (of="self"): not the session or deputy rows joined to it,
+        # which every other move on them would then wait for; PostgreSQL also refuses FOR
+        # UPDATE on the nullable side of an outer join (a suggestion's lead unit).
+        rows = type(obj)._default_manager.select_for_update(of=("self",)).select_related(
+            *mach.related)
+    locked = rows.get(pk=obj.pk)
     note = (note or "").strip()
     params["note"] = note  # an effect may keep it (a reason, a written approval)
     move = check(locked, name, user, note=note, params=params)

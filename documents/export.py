@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -112,8 +113,10 @@ class DirectoryWriter:
 
 
 class ZipWriter:
-    def __init__(self, path: Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | BinaryIO):
+        """``path``: a file name, or a binary file open for writing (a temporary file)."""
+        if isinstance(path, str | Path):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         # PDFs are compressed already: storing them is as small and much faster.
         self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED)
 

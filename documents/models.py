@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -31,7 +30,7 @@ class ExportJob(models.Model):
     )
     total = models.PositiveIntegerField(_("letters"), default=0)
     done = models.PositiveIntegerField(_("exported"), default=0)
-    # Relative to settings.EXPORT_ROOT.
+    # The zip's name in storages["exports"] (under EXPORT_ROOT, or in a bucket).
     file_name = models.CharField(_("file"), max_length=200, blank=True)
     file_size = models.PositiveBigIntegerField(_("size"), default=0)
     error = models.TextField(_("error"), blank=True)
@@ -57,6 +56,36 @@ class ExportJob(models.Model):
             return 100
         return int(self.done * 100 / self.total) if self.total else 0
 
-    @property
-    def path(self) -> Path | None:
-        return Path(settings.EXPORT_ROOT) / self.file_name if self.file_name else None
+
+class SignedLetter(models.Model):
+    """The PDF of a signed reply letter, rendered once at sign-off and kept as it was issued.
+
+    Every later download of that version serves these bytes, whatever fonts, templates or
+    settings change afterwards (documents.letters). ``sha256`` is the digest of the stored
+    bytes: the verification page shows it, and an uploaded copy is genuine when its digest
+    is one of these.
+    """
+
+    reply = models.OneToOneField(
+        "replies.Reply", verbose_name=_("reply"), on_delete=models.PROTECT,
+        related_name="signed_letter",
+    )
+    # The file's name in the default storage: letters/<suggestion>/<reply>-v<version>-<sha8>.pdf
+    file = models.FileField(_("file"), upload_to="letters/", max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size"))
+    # WeasyPrint's archival variant it was rendered as (e.g. "pdf/a-3b"); "" for plain PDF.
+    pdf_variant = models.CharField(_("PDF variant"), max_length=16, blank=True)
+    # A PAdES digital signature with the unit's certificate (PDF_SIGNING_CERT), if configured.
+    digitally_signed = models.BooleanField(_("digitally signed"), default=False)
+    signer_subject = models.CharField(_("certificate subject"), max_length=400, blank=True)
+    # Stored at its first download, after this feature came in, rather than at sign-off.
+    backfilled = models.BooleanField(_("stored after signing"), default=False)
+    created_at = models.DateTimeField(_("stored at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("signed letter")
+        verbose_name_plural = _("signed letters")
+
+    def __str__(self) -> str:
+        return self.file.name

@@ -118,7 +118,9 @@ class Renderer:
         # Pango and fontconfig objects are not thread-safe; one document at a time.
         self.lock = threading.Lock()
 
-    def render(self, html: str, stylesheet: str) -> bytes:
+    def render(self, html: str, stylesheet: str, *, pdf_variant: str | None = None) -> bytes:
+        """``pdf_variant``: one of WeasyPrint's (``weasyprint.pdf.VARIANTS``), e.g. "pdf/a-3b"
+        for the archival copy of a signed letter (documents.letters); None: plain PDF."""
         with self.lock:
             # A render allocates some 10^5 short-lived objects; letting the cyclic collector
             # run through them mid-render costs more than collecting once afterwards.
@@ -130,6 +132,7 @@ class Renderer:
                     stylesheets=[self.stylesheets[stylesheet], self.font_css],
                     font_config=self.font_config,
                     finisher=compress_streams,
+                    pdf_variant=pdf_variant,
                 )
             finally:
                 if gc_was_enabled:

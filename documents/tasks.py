@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
-from pathlib import Path
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +38,9 @@ def replies_for_job(job: ExportJob):
 
 @task()
 def run_export_job(job_id: str) -> int:
-    """Export the job's replies into a zip under EXPORT_ROOT, recording progress as it goes."""
+    """Export the job's replies into a zip in ``storages["exports"]``, recording progress as it
+    goes. The zip is written to a local temporary file first, then saved to the storage (a
+    bucket shared by every machine, or EXPORT_ROOT)."""
     from .export import ZipWriter, export_replies
 
     job = ExportJob.objects.select_related("created_by").get(pk=job_id)
@@ -47,8 +50,6 @@ def run_export_job(job_id: str) -> int:
     job.status, job.started_at = ExportJob.Status.RUNNING, timezone.now()
     job.total = replies.count()
     job.save(update_fields=["status", "started_at", "total"])
-    file_name = f"{job.pk}.zip"
-    path = Path(settings.EXPORT_ROOT) / file_name
     last = 0.0
 
     def progress(done: int, total: int, name: str) -> None:
@@ -59,19 +60,26 @@ def run_export_job(job_id: str) -> int:
             last = now
 
     try:
-        done = export_replies(
-            replies, ZipWriter(path), actor=job.created_by, progress=progress,
-            note=_("Export job %(id)s") % {"id": job.pk},
-        )
+        with tempfile.TemporaryFile(suffix=".zip") as archive:
+            writer = ZipWriter(archive)
+            try:
+                done = export_replies(
+                    replies, writer, actor=job.created_by, progress=progress,
+                    note=_("Export job %(id)s") % {"id": job.pk},
+                )
+            finally:
+                writer.close()  # before the file it writes to is closed, also on failure
+            size = archive.seek(0, 2)
+            archive.seek(0)
+            file_name = storages["exports"].save(f"{job.pk}.zip", File(archive, name="export.zip"))
     except Exception as error:
         logger.exception("Export %s failed", job.pk)
-        path.unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(
             status=ExportJob.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
         )
         raise
     ExportJob.objects.filter(pk=job.pk).update(
         status=ExportJob.Status.DONE, done=done, total=done, file_name=file_name,
-        file_size=path.stat().st_size, finished_at=timezone.now(),
+        file_size=size, finished_at=timezone.now(),
     )
     return done

@@ -6,28 +6,38 @@ The export views only create a job and show its progress; the work runs in the t
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.formatting import chinese_date, format_code
 from core.http import pdf_response
 from core.roles import Role, role_of
+from core.rules import WorkflowError
 from replies.models import Reply
 from suggestions.workflow import record_event
 
-from .models import ExportJob
+from . import letters
+from .models import ExportJob, SignedLetter
 from .tasks import replies_for_job, run_export_job
 
+logger = logging.getLogger(__name__)
 CODE_ALPHABET = re.compile(r"[^A-Z0-9]")
 # Refresh the progress page this often (seconds) while the export runs.
 PROGRESS_REFRESH = 2
+# A letter uploaded for checking may come with this much multipart framing (and the CSRF
+# token) around it before the declared length alone refuses it.
+UPLOAD_OVERHEAD = 64 * 1024
 
 
 def normalize_code(raw: str) -> str:
@@ -35,12 +45,63 @@ def normalize_code(raw: str) -> str:
     return CODE_ALPHABET.sub("", (raw or "").upper())[:20]
 
 
-@require_GET
+@csrf_exempt  # checked below, once the upload handler is in place (Django's upload docs)
+@require_http_methods(["GET", "POST"])
 def verify_form(request: HttpRequest) -> HttpResponse:
+    """GET: the form (a code, or a PDF to upload); a code goes to its page. POST: an uploaded
+    PDF, checked against the stored signed letters."""
+    if request.method == "POST":
+        limit = letters.upload_limit()
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit + UPLOAD_OVERHEAD:
+            # Refused before a byte of the body is read.
+            return _upload_refused(request, _too_large(limit), status=413)
+        request.upload_handlers = [letters.DigestUploadHandler(request, limit)]
+        return _verify_upload(request)
     code = normalize_code(request.GET.get("code", ""))
     if code:
         return redirect("documents:verify", code=code)
-    return render(request, "documents/verify_form.html", {"submitted": "code" in request.GET})
+    return render(request, "documents/verify_form.html", {
+        "submitted": "code" in request.GET, "upload_limit": letters.upload_limit(),
+    })
+
+
+def _too_large(limit: int) -> str:
+    return _("The file is too large to be a reply letter; the limit is %(limit)s.") % {
+        "limit": filesizeformat(limit)}
+
+
+def _upload_refused(request: HttpRequest, error: str, *, status: int = 400) -> HttpResponse:
+    return render(request, "documents/verify_form.html", {
+        "upload_error": error, "upload_limit": letters.upload_limit(),
+    }, status=status)
+
+
+@csrf_protect
+def _verify_upload(request: HttpRequest) -> HttpResponse:
+    """Is the uploaded file byte for byte a signed letter on record? Nothing is stored."""
+    handler = request.upload_handlers[0]
+    upload = request.FILES.get("file")
+    if getattr(handler, "too_large", False):
+        return _upload_refused(request, _too_large(handler.limit), status=413)
+    if upload is None:
+        return _upload_refused(request, _("Choose the PDF file of the letter to check."))
+    if upload.size == 0:
+        return _upload_refused(request, _("The file is empty."))
+    if not letters.looks_like_pdf(upload):
+        return _upload_refused(request, _(
+            "This file is not a PDF. Upload the PDF file of the reply letter as you received it."))
+    letter = letters.find_by_digest(upload.sha256)
+    context = {"upload": upload, "letter": letter}
+    if letter is not None:
+        reply = letter.reply
+        context.update({
+            "reply": reply, "suggestion": reply.suggestion,
+            "letter_date": chinese_date(reply.letter_date),
+            "code": format_code(reply.verification_code),
+            "superseded_by": Reply.objects.superseding(reply),
+        })
+    return render(request, "documents/verify_upload.html", context)
 
 
 @require_GET
@@ -71,6 +132,9 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         and hmac.compare_digest(recomputed.encode(), reply.content_hash.encode()),
         # A genuine letter may still have been replaced by a later signed version.
         "superseded_by": Reply.objects.superseding(reply),
+        # The file stored at signing (None for a letter signed before files were kept, until
+        # its first download).
+        "letter": SignedLetter.objects.filter(reply=reply).first(),
     })
 
 
@@ -83,7 +147,25 @@ def reply_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     from .pdf import render_reply_pdf
 
     reply = visible_reply(request, pk)
-    pdf = render_reply_pdf(reply)
+    # A signed letter is served as stored at sign-off (one signed earlier is stored now, at
+    # its first download); drafts are rendered as they stand.
+    try:
+        letter = letters.letter_for(reply)
+    except WorkflowError as error:
+        logger.error("Reply %s: the signed letter could not be stored: %s", reply.pk, error)
+        letter = None
+    if letter is not None:
+        try:
+            pdf = letters.read_letter(letter)
+        except letters.LetterError as error:
+            logger.error("Reply %s: %s", reply.pk, error)
+            return HttpResponse(
+                _("The stored file of this signed letter is missing or damaged; it is not "
+                  "served. Tell the administrator."),
+                status=500, content_type="text/plain; charset=utf-8",
+            )
+    else:
+        pdf = render_reply_pdf(reply)
     record_event(reply.suggestion, actor=request.user, action="pdf_export", internal=True,
                  object_label=str(reply))
     return pdf_response(pdf, reply.pdf_filename(), inline=request.GET.get("download") != "1")
@@ -191,12 +273,13 @@ def export_job(request: HttpRequest, pk) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, pk) -> HttpResponse:
     job = visible_job(request, pk)
-    path = job.path
-    if job.status != ExportJob.Status.DONE or path is None or not path.is_file():
+    storage = storages["exports"]
+    if job.status != ExportJob.Status.DONE or not job.file_name or not storage.exists(job.file_name):
         raise Http404(_("This export is not ready."))
     filename = f"答复函导出-{job.created_at:%Y%m%d-%H%M}.zip"
     response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=filename, content_type="application/zip"
+        storage.open(job.file_name, "rb"), as_attachment=True, filename=filename,
+        content_type="application/zip",
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -7,8 +7,10 @@ e-mail and SMS are queued when it commits. Nothing here imports this app from be
 
 from __future__ import annotations
 
+import itertools
 import logging
 
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from consultations.models import Consultation, Signature
@@ -38,23 +40,40 @@ def _iso(day) -> str:
 
 def on_assign(suggestion: Suggestion, user, params: dict) -> None:
     """Assign / reassign: the lead unit's staff; the co-units' staff, once per suggestion, are
-    asked for their opinion."""
-    services.notify(
-        services.unit_staff([suggestion.lead_unit_id]), Kind.ASSIGNED, suggestion=suggestion,
-        url=_detail(suggestion), params={"due": _iso(suggestion.due_on)}, actor=user,
-        at=_when(params),
-    )
+    asked for their opinion. One query finds them all (with the opinion's due date, and
+    whether they were asked before), two inserts write it."""
     awaited = CoHandling.objects.filter(
-        suggestion=suggestion, required=True, submitted_at__isnull=True
-    ).exclude(unit_id=suggestion.lead_unit_id).order_by("due_on", "pk")
-    asked = Notification.objects.filter(suggestion=suggestion, kind=Kind.CO_OPINION_REQUESTED)
-    for co in awaited:
-        services.notify(
-            services.unit_staff([co.unit_id]).exclude(pk__in=asked.values("recipient_id")),
-            Kind.CO_OPINION_REQUESTED, suggestion=suggestion,
-            url=reverse("suggestions:co_opinion", args=[suggestion.pk]),
-            params={"due": _iso(co.due_on)}, actor=user, at=_when(params),
-        )
+        suggestion_id=suggestion.pk, required=True, submitted_at__isnull=True
+    ).exclude(unit_id=suggestion.lead_unit_id)
+    asked = Notification.objects.filter(suggestion_id=suggestion.pk,
+                                        kind=Kind.CO_OPINION_REQUESTED, recipient_id=OuterRef("pk"))
+    people = services.contacts(
+        services.users()
+        .filter(staff_member__role__in=services.UNIT_ROLES)
+        .filter(Q(staff_member__unit_id__in=[pk for pk in [suggestion.lead_unit_id] if pk])
+                | Q(staff_member__unit_id__in=awaited.values("unit_id")))
+        .annotate(
+            unit_id=F("staff_member__unit_id"),
+            co_due=Subquery(awaited.filter(unit_id=OuterRef("staff_member__unit_id"))
+                            .order_by("pk").values("due_on")[:1]),
+            asked=Exists(asked),
+        ),
+        "unit_id", "co_due", "asked",
+    )
+    lead = [p for p in people if p["unit_id"] == suggestion.lead_unit_id]
+    messages = [services.Message(Kind.ASSIGNED, sorted(lead, key=_by_pk), _detail(suggestion),
+                                 {"due": _iso(suggestion.due_on)})]
+    co = sorted((p for p in people if p["unit_id"] != suggestion.lead_unit_id and not p["asked"]),
+                key=lambda p: (p["co_due"] is None, p["co_due"] or "", p["unit_id"], p["pk"]))
+    url = reverse("suggestions:co_opinion", args=[suggestion.pk])
+    for (_unit, due), group in itertools.groupby(co, key=lambda p: (p["unit_id"], p["co_due"])):
+        messages.append(services.Message(Kind.CO_OPINION_REQUESTED, list(group), url,
+                                          {"due": _iso(due)}))
+    services.send(messages, suggestion=suggestion, actor=user, at=_when(params))
+
+
+def _by_pk(person: dict) -> int:
+    return person["pk"]
 
 
 def on_request_return(suggestion: Suggestion, user, params: dict) -> None:
@@ -179,6 +198,10 @@ def install(suggestion_machine: rules.Machine | None = None,
     """Add the notifications to the moves; returns the names of the moves hooked."""
     suggestion_machine = suggestion_machine or rules.machine(Suggestion)
     reply_machine = reply_machine or rules.machine(Reply)
+    # The notifications name the suggestion (str(suggestion): its session's name): loaded
+    # with the locked row rather than by one more query per move.
+    suggestion_machine.load_related("session")
+    reply_machine.load_related("suggestion__session")
     hooked = _extend(suggestion_machine, SUGGESTION_HOOKS)
     extension = _extend(suggestion_machine, EXTENSION_HOOKS)
     if not extension:

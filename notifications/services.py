@@ -1,14 +1,22 @@
 """Who is told, and writing the notifications: in-app rows and their deliveries in the
-caller's transaction; the e-mails and SMS are queued once that transaction commits."""
+caller's transaction; the e-mails and SMS are queued once that transaction commits.
+
+Queries: a move's notifications cost one query for the recipients (with their addresses) and
+two bulk inserts (the notifications, their deliveries), however many people are told. The
+deliveries of every move of one transaction are queued together when it commits: one
+background task per ``TASK_CHUNK`` deliveries (an import of 1000 assigned rows queues a
+handful of tasks, not thousands).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import router, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from suggestions.models import StaffMember, Suggestion
@@ -20,6 +28,8 @@ logger = logging.getLogger(__name__)
 UNIT_ROLES = (StaffMember.Role.HANDLER, StaffMember.Role.HEAD)
 # Deliveries per background task.
 TASK_CHUNK = 500
+# What contacts() reads of each recipient.
+CONTACT_FIELDS = ("pk", "email", "staff_member__phone", "deputy__phone")
 
 
 def users() -> QuerySet:
@@ -37,35 +47,55 @@ def office() -> QuerySet:
 
 
 def deputies_of(suggestion: Suggestion) -> QuerySet:
-    """Every deputy on the suggestion who has a login."""
+    """Every deputy on the suggestion who has a login (the co-signers as a subquery)."""
     co = Suggestion.co_deputies.through.objects.filter(suggestion_id=suggestion.pk)
-    ids = [suggestion.lead_deputy_id, *co.values_list("deputy_id", flat=True)]
-    return users().filter(deputy__pk__in=ids)
+    return users().filter(Q(deputy__pk=suggestion.lead_deputy_id)
+                          | Q(deputy__pk__in=co.values("deputy_id")))
 
 
-def contacts(recipients: QuerySet) -> list[dict]:
-    """id, e-mail and phone (a staff member's or a deputy's) of each recipient, one query."""
-    return list(
-        recipients.order_by().values("pk", "email", "staff_member__phone", "deputy__phone").distinct()
-    )
+def contacts(recipients: QuerySet, *extra: str) -> list[dict]:
+    """id, e-mail and phone (a staff member's or a deputy's) of each recipient, one query;
+    ``extra`` values (annotations) ride along."""
+    return list(recipients.order_by().values(*CONTACT_FIELDS, *extra).distinct())
+
+
+@dataclass
+class Message:
+    """One kind of notification to a list of people (contact dicts, as contacts() reads
+    them)."""
+
+    kind: str
+    people: Sequence[dict]
+    url: str
+    params: dict | None = None
 
 
 def notify(recipients: QuerySet, kind: str, *, suggestion: Suggestion | None, url: str,
            params: dict | None = None, actor=None, at=None) -> list[Notification]:
     """Tell ``recipients`` (a User queryset), except the one who acted: an in-app notification
     each, now, and an e-mail / SMS each after the current transaction commits."""
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        recipients = recipients.exclude(pk=actor.pk)
-    people = contacts(recipients)
-    if not people:
+    return send([Message(kind, contacts(recipients), url, params)], suggestion=suggestion,
+                actor=actor, at=at)
+
+
+def send(messages: Iterable[Message], *, suggestion: Suggestion | None, actor=None,
+         at=None) -> list[Notification]:
+    """Write the notifications of ``messages`` (to everyone but the actor) in two bulk inserts,
+    their notifications and their deliveries; the deliveries are queued on commit."""
+    skip = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    told = [(message, person) for message in messages for person in message.people
+            if person["pk"] != skip]
+    if not told:
         return []
-    values = {"ref": str(suggestion) if suggestion is not None else ""} | (params or {})
+    ref = str(suggestion) if suggestion is not None else ""
     created = at or timezone.now()
     notifications = Notification.objects.bulk_create([
-        Notification(recipient_id=person["pk"], kind=kind, suggestion=suggestion,
-                     params=values, url=url, created_at=created)
-        for person in people
+        Notification(recipient_id=person["pk"], kind=message.kind, suggestion=suggestion,
+                     params={"ref": ref} | (message.params or {}), url=message.url,
+                     created_at=created)
+        for message, person in told
     ])
+    people = [person for _message, person in told]
     write_deliveries(zip(notifications, people, strict=True))
     return notifications
 
@@ -86,14 +116,73 @@ def write_deliveries(pairs: Iterable[tuple[Notification, dict]], *, batch_size: 
     if not rows:
         return 0
     made = Delivery.objects.bulk_create(rows, batch_size=batch_size)
-    ids = [row.pk for row in made]
-    transaction.on_commit(lambda: enqueue(ids))
-    return len(ids)
+    queue_on_commit([row.pk for row in made])
+    return len(made)
+
+
+# --- Queuing: one batch per transaction --------------------------------------------------------
+
+class _Batch:
+    """The deliveries written in one transaction; registered once with on_commit, it queues
+    them all when the transaction commits (and vanishes with it when it rolls back)."""
+
+    def __init__(self, anchor: tuple, using: str):
+        self.anchor = anchor
+        self.using = using
+        self.ids: list[int] = []
+        self.index = -1  # where it sits in the connection's run_on_commit, as a hint
+
+    def __call__(self) -> None:
+        ids, self.ids = self.ids, []
+        enqueue(ids)
+
+    def registered(self, connection) -> bool:
+        """Still to run at commit: not run yet, nor dropped with a rolled-back savepoint."""
+        hooks = connection.run_on_commit
+        if 0 <= self.index < len(hooks) and hooks[self.index][1] is self:
+            return True
+        for index, (_sids, func, _robust) in enumerate(hooks):
+            if func is self:
+                self.index = index
+                return True
+        return False
+
+
+def _anchor(connection) -> tuple:
+    """The transaction the deliveries belong to: its outermost atomic block (its position and
+    the savepoints up to it). A test case's own blocks (Django's ``_from_testcase``) are left
+    out, so that under a test case each top-level block is a transaction of its own, as it is
+    in production, and ``captureOnCommitCallbacks`` sees its deliveries queued."""
+    for position, block in enumerate(connection.atomic_blocks):
+        if not getattr(block, "_from_testcase", False):
+            return (position, *connection.savepoint_ids[:position])
+    return ()
+
+
+def queue_on_commit(ids: list[int]) -> None:
+    """Queue the deliveries ``ids`` when the current transaction commits, with every other
+    delivery written in it (now, when there is no transaction)."""
+    if not ids:
+        return
+    using = router.db_for_write(Delivery)
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        enqueue(ids)  # autocommit: the rows are committed already
+        return
+    anchor = _anchor(connection)
+    batch = getattr(connection, "_notification_batch", None)
+    if batch is None or batch.anchor != anchor or not batch.registered(connection):
+        batch = _Batch(anchor, using)
+        transaction.on_commit(batch, using=using)
+        batch.index = len(connection.run_on_commit) - 1
+        connection._notification_batch = batch
+    batch.ids.extend(ids)
 
 
 def enqueue(ids: list[int], *, run_after=None) -> None:
-    """Queue the deliveries' sending; a queue that fails is logged, and the deliveries stay
-    pending for ``retry_notifications`` (also run by ``send_reminders``) to pick up."""
+    """Queue the deliveries' sending, ``TASK_CHUNK`` per task; a queue that fails is logged,
+    and the deliveries stay pending for ``retry_notifications`` (also run by
+    ``send_reminders``) to pick up."""
     from .tasks import send_deliveries
 
     task = send_deliveries.using(run_after=run_after) if run_after else send_deliveries

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -56,29 +57,67 @@ def sms_text(delivery: Delivery) -> str:
     return f"{notification.message} {link}".strip()
 
 
-def transmit(delivery: Delivery) -> None:
+class Mailer:
+    """One connection to the mail server for a task's e-mails, opened at the first one and
+    opened again after a failure (the server may have dropped it)."""
+
+    def __init__(self):
+        self.connection = None
+
+    def send(self, subject: str, body: str, address: str) -> None:
+        if self.connection is None:
+            connection = get_connection(fail_silently=False)
+            connection.open()  # raises when the server is down: this delivery fails
+            self.connection = connection
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address],
+                      fail_silently=False, connection=self.connection)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # a connection that broke cannot always be closed cleanly
+                logger.debug("Closing the mail connection failed", exc_info=True)
+
+
+def transmit(delivery: Delivery, mailer: Mailer | None = None) -> None:
     """Send one delivery now; raises on failure."""
     with translation.override(settings.LANGUAGE_CODE):
         if delivery.channel == Delivery.Channel.EMAIL:
             subject, body = email_text(delivery)
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.address],
-                      fail_silently=False)
+            if mailer is None:
+                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.address],
+                          fail_silently=False)
+            else:
+                mailer.send(subject, body, delivery.address)
         else:
             sms.get_backend().send(delivery.address, sms_text(delivery))
 
 
-def deliver(pk: int) -> bool:
-    """Claim, send and record one delivery; True when it went out now."""
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool = False  # went out now
+    retry_at: datetime.datetime | None = None  # failed, to be tried again then
+    attempts: int = 0
+
+
+def attempt(pk: int, mailer: Mailer | None = None) -> Outcome:
+    """Claim, send and record one delivery."""
     now = timezone.now()
     claimed = Delivery.objects.filter(pk=pk, status=Delivery.Status.PENDING).update(
         status=Delivery.Status.SENDING, claimed_at=now
     )
     if not claimed:
-        return False  # sent, given up, or being sent by another worker
+        return Outcome()  # sent, given up, or being sent by another worker
     delivery = Delivery.objects.select_related("notification").get(pk=pk)
     attempts = delivery.attempts + 1
     try:
-        transmit(delivery)
+        transmit(delivery, mailer)
     except Exception as error:
         delays = retry_delays()
         error_text = f"{type(error).__name__}: {error}"[:2000]
@@ -88,7 +127,7 @@ def deliver(pk: int) -> bool:
             )
             logger.error("%s to %s failed after %d attempts, giving up: %s",
                          delivery.get_channel_display(), delivery.address, attempts, error_text)
-            return False
+            return Outcome(attempts=attempts)
         retry_at = now + datetime.timedelta(seconds=delays[attempts - 1])
         Delivery.objects.filter(pk=pk).update(
             status=Delivery.Status.PENDING, attempts=attempts, last_error=error_text,
@@ -97,21 +136,52 @@ def deliver(pk: int) -> bool:
         logger.warning("%s to %s failed (attempt %d), retrying at %s: %s",
                        delivery.get_channel_display(), delivery.address, attempts,
                        retry_at.isoformat(), error_text)
-        if send_deliveries.get_backend().supports_defer:
-            from .services import enqueue
-
-            enqueue([pk], run_after=retry_at)
-        return False
+        return Outcome(retry_at=retry_at, attempts=attempts)
     Delivery.objects.filter(pk=pk).update(
         status=Delivery.Status.SENT, attempts=attempts, sent_at=timezone.now(), last_error="",
     )
-    return True
+    return Outcome(sent=True, attempts=attempts)
+
+
+def requeue(failed: dict[int, Outcome]) -> None:
+    """Queue the failed deliveries again when the task backend can defer: those that failed
+    at the same attempt (the same delay) in one task, run when the last of them is due.
+    Otherwise ``retry_due`` (``retry_notifications`` / ``send_reminders``) picks them up."""
+    if not failed or not send_deliveries.get_backend().supports_defer:
+        return
+    from .services import enqueue
+
+    by_attempt: dict[int, dict[int, datetime.datetime]] = {}
+    for pk, outcome in failed.items():
+        by_attempt.setdefault(outcome.attempts, {})[pk] = outcome.retry_at
+    for group in by_attempt.values():
+        enqueue(list(group), run_after=max(group.values()))
+
+
+def deliver(pk: int) -> bool:
+    """Claim, send and record one delivery, queueing its retry; True when it went out now."""
+    outcome = attempt(pk)
+    if outcome.retry_at is not None:
+        requeue({pk: outcome})
+    return outcome.sent
 
 
 @task()
 def send_deliveries(delivery_ids: list[int]) -> int:
-    """Send the deliveries; returns how many went out."""
-    return sum(deliver(pk) for pk in delivery_ids)
+    """Send the deliveries (a transaction's, up to services.TASK_CHUNK), one by one, each
+    claimed, retried and given up on its own; returns how many went out."""
+    mailer = Mailer()
+    sent, failed = 0, {}
+    try:
+        for pk in delivery_ids:
+            outcome = attempt(pk, mailer)
+            sent += outcome.sent
+            if outcome.retry_at is not None:
+                failed[pk] = outcome
+    finally:
+        mailer.close()
+        requeue(failed)
+    return sent
 
 
 def retry_due(now: datetime.datetime | None = None) -> int:

@@ -12,6 +12,8 @@ import datetime
 import secrets
 
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,7 +22,7 @@ from core import rules
 from core.locking import save_with_lock
 from core.roles import Role, display_name, user_unit_id
 from core.rules import EVERYTHING, Move, Scope, WorkflowError
-from suggestions import workflow
+from suggestions import search, workflow
 from suggestions.models import Deputy, Rating, Status, Suggestion
 from suggestions.workflow import (
     COORDINATORS,
@@ -341,6 +343,19 @@ workflow.MACHINE.add(
          save_fields=()),
 )
 workflow.MACHINE.extend("reassign", effects=[_withdraw_drafts])
+
+
+# The list's search finds a suggestion by the document numbers of its signed letters.
+@search.register_source
+def _signed_numbers(suggestion_ids: list[int]):
+    return (Reply.objects.filter(suggestion_id__in=suggestion_ids, signed_at__isnull=False)
+            .exclude(doc_number="").values_list("suggestion_id", "doc_number"))
+
+
+@receiver(post_save, sender=Reply, dispatch_uid="search_signed_number")
+def _number_signed(sender, instance: Reply, raw=False, **kwargs) -> None:
+    if not raw and instance.status == ReplyStatus.SIGNED and instance.doc_number:
+        search.refresh_search([instance.suggestion_id])
 
 
 # --- Entry points kept for callers (commands, demo, tests) ---

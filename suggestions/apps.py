@@ -7,4 +7,5 @@ class SuggestionsConfig(AppConfig):
     verbose_name = _("Suggestions")
 
     def ready(self) -> None:
-        from . import todo, workflow  # noqa: F401  (declares this app's moves and to-do groups)
+        # The app's moves and to-do groups; links: link/unlink moves; search: its upkeep.
+        from . import links, search, todo, workflow  # noqa: F401

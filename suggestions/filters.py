@@ -1,19 +1,88 @@
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from . import search as text_search
 from .models import CoHandling, CongressSession, HandlingUnit, Status, Suggestion, Topic
 from .report import category_heading
+
+# ?sort=…: each order ends with the id, so pages never share or skip a row. Number and due
+# date are indexed (PostgreSQL reads them in order and stops after a page); status follows the
+# workflow's order, not the alphabet.
+STATUS_ORDER = Case(
+    *(When(status=value, then=Value(rank)) for rank, value in enumerate(Status.values)),
+    default=Value(len(Status.values)), output_field=IntegerField(),
+)
+SORTS = {
+    "number": ("number", "pk"),
+    "-number": ("-number", "-pk"),
+    "due_on": (F("due_on").asc(nulls_last=True), "pk"),
+    "-due_on": (F("due_on").desc(nulls_last=True), "-pk"),
+    "status": (STATUS_ORDER.asc(), "pk"),
+    "unit": (F("lead_unit__name").asc(nulls_last=True), "pk"),
+}
+SORT_CHOICES = [
+    ("number", _("Number, ascending")),
+    ("-number", _("Number, descending")),
+    ("due_on", _("Due date, earliest first")),
+    ("-due_on", _("Due date, latest first")),
+    ("status", _("Status")),
+    ("unit", _("Lead unit")),
+]
+# The list's sortable columns: (first click, second click; None: back to the default order).
+HEADER_SORTS = {
+    "number": ("number", "-number"),
+    "due_on": ("due_on", "-due_on"),
+    "status": ("status", None),
+    "unit": ("unit", None),
+}
+
+
+def sort_headers(params: QueryDict) -> dict[str, dict[str, str]]:
+    """For each sortable column: the URL its header links to (the filters kept, page 1) and
+    its aria-sort state."""
+    current = params.get("sort", "")
+    query = params.copy()
+    query.pop("page", None)
+    query.pop("sort", None)
+    headers = {}
+    for column, (first, second) in HEADER_SORTS.items():
+        if current == first:
+            following, state = second, "ascending"
+        elif second and current == second:
+            following, state = first, "descending"
+        else:
+            following, state = first, "none"
+        link = query.copy()
+        if following:
+            link["sort"] = following
+        headers[column] = {"url": f"?{link.urlencode()}", "state": state}
+    return headers
 
 
 def yes_no():
     return forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))])
 
 
+def list_navigation(params: QueryDict, page) -> dict:
+    """The list's sortable headers and numbered page links (1 2 … n)."""
+    return {
+        "headers": sort_headers(params),
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+    }
+
+
 class SuggestionFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search")
+    q = django_filters.CharFilter(
+        label=_("Search"), method="search",
+        widget=forms.TextInput(attrs={
+            "type": "search",
+            "placeholder": _("No., title, content, deputy, unit, document number"),
+        }),
+    )
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=Status.choices, empty_label=_("All")
     )
@@ -38,22 +107,30 @@ class SuggestionFilter(django_filters.FilterSet):
     due_soon = django_filters.BooleanFilter(
         label=_("Due within 15 days"), method="by_due_soon", widget=yes_no()
     )
+    sort = django_filters.ChoiceFilter(
+        label=_("Sort by"), choices=SORT_CHOICES, method="sort_by",
+        empty_label=_("Session and number"),
+    )
 
     class Meta:
         model = Suggestion
         fields = ["q", "status", "session", "unit", "topic", "result", "key_supervision",
-                  "overdue", "due_soon"]
+                  "overdue", "due_soon", "sort"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(title__icontains=value) | Q(content__icontains=value) | Q(
-            lead_deputy__name__icontains=value
-        )
-        if value.isdigit():
-            condition |= Q(number=int(value))
-        return queryset.filter(condition)
+        """Every space-separated term must match (see suggestions.search); the suggestions
+        whose number was typed come first."""
+        queryset, numbers = text_search.search(queryset, value or "")
+        if numbers:
+            named = Case(When(number__in=numbers, then=Value(0)), default=Value(1),
+                         output_field=IntegerField())
+            queryset = queryset.alias(number_named=named).order_by(
+                "number_named", *queryset.query.order_by
+            )
+        return queryset
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*SORTS[value]) if value in SORTS else queryset
 
     def by_unit(self, queryset, name, value):
         if not value:

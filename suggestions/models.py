@@ -19,6 +19,8 @@ from django.utils.translation import pgettext_lazy
 from core.sanitize import sanitize_html
 from core.uploads import validate_seal_image
 
+from .fields import SearchDocumentField
+
 
 class CongressSession(models.Model):
     """届次/会次, e.g. 市八届人大一次会议 (1st session of the 8th municipal congress)."""
@@ -217,17 +219,21 @@ class SuggestionQuerySet(models.QuerySet):
         role = role_of(user)
         if role in (Role.ADMIN, Role.OFFICE):
             return self.all()
-        # EXISTS rather than a join + DISTINCT: stays cheap and paginates cleanly at 10^6 rows.
+        # ``pk IN (SELECT led UNION SELECT co-handled)``: each half is an index-only scan and
+        # the whole a set of ids, so a unit's or a deputy's list costs what it shows, not the
+        # table (``lead = N OR EXISTS(…)`` can use no index for the OR and scans every row).
         if role in (Role.HANDLER, Role.HEAD):
             unit = user.staff_member.unit_id
-            co_unit = CoHandling.objects.filter(suggestion=OuterRef("pk"), unit_id=unit)
-            return self.filter(Q(lead_unit_id=unit) | Q(Exists(co_unit)))
+            led = Suggestion.objects.filter(lead_unit_id=unit).order_by().values("pk")
+            co_unit = CoHandling.objects.filter(unit_id=unit).values("suggestion_id")
+            return self.filter(pk__in=led.union(co_unit))
         if role == Role.DEPUTY:
             deputy = user.deputy.pk
-            cosigned = Suggestion.co_deputies.through.objects.filter(
-                suggestion_id=OuterRef("pk"), deputy_id=deputy
+            led = Suggestion.objects.filter(lead_deputy_id=deputy).order_by().values("pk")
+            cosigned = Suggestion.co_deputies.through.objects.filter(deputy_id=deputy).values(
+                "suggestion_id"
             )
-            return self.filter(Q(lead_deputy_id=deputy) | Q(Exists(cosigned)))
+            return self.filter(pk__in=led.union(cosigned))
         return self.none()
 
     def overdue(self) -> SuggestionQuerySet:
@@ -289,6 +295,15 @@ class Suggestion(models.Model):
     accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
     due_on = models.DateField(_("due on"), null=True, blank=True)
     due_extended = models.BooleanField(_("deadline extended"), default=False)
+    # What due_on was computed from, so that a change of the working calendar recomputes it
+    # exactly: the rule, the day it runs from and its months (none: due_basis is the day itself).
+    due_rule = models.CharField(
+        _("due date rule"), max_length=10, choices=DueRule.choices, blank=True, editable=False
+    )
+    due_basis = models.DateField(_("due date runs from"), null=True, blank=True, editable=False)
+    due_months = models.PositiveSmallIntegerField(
+        _("due date months"), null=True, blank=True, editable=False
+    )
     key_supervision = models.BooleanField(_("key supervision"), default=False)
     disclosure = models.CharField(
         _("disclosure"), max_length=12, choices=Disclosure.choices, default=Disclosure.AGREED
@@ -314,6 +329,12 @@ class Suggestion(models.Model):
     replied_on_time = models.BooleanField(_("replied on time"), default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # What the list's search looks in, as tokens (suggestions.search): title, content, number,
+    # deputies, units, reply document numbers. Written by save() when it is stale and by
+    # search.refresh_search(); a plain save() of an unchanged suggestion leaves it alone.
+    search_document = SearchDocumentField(
+        _("search document"), blank=True, default="", editable=False
+    )
 
     objects = SuggestionQuerySet.as_manager()
 
@@ -352,8 +373,40 @@ class Suggestion(models.Model):
         return f"{self.session.name}第{self.number}号建议"
 
     def save(self, *args, **kwargs) -> None:
+        from .search import document_of
+
         self.content = sanitize_html(self.content)
+        if self._state.adding:
+            self.search_document = document_of(self)
+        elif getattr(self, "_search_stale", False) or self._search_key() != getattr(
+            self, "_search_source", None
+        ):
+            self.search_document = document_of(self)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "search_document"}
+        elif kwargs.get("update_fields") is None and not kwargs.get("force_insert") and not args:
+            # Unchanged: leave the stored document alone (search.refresh_search may have
+            # rewritten it since this instance was loaded).
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.attname for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname != "search_document" and f.attname not in deferred
+            ]
         super().save(*args, **kwargs)
+        self._search_stale = False
+        self._search_source = self._search_key()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._search_source = instance._search_key()
+        return instance
+
+    def _search_key(self) -> tuple:
+        """The own fields the search document is made of, as loaded (deferred ones: None)."""
+        loaded = self.__dict__
+        return tuple(loaded.get(name) for name in (
+            "title", "content", "number", "session_id", "lead_deputy_id", "lead_unit_id"))
 
     @property
     def reference(self) -> str:
@@ -401,6 +454,43 @@ class CoHandling(models.Model):
 
     def __str__(self) -> str:
         return f"{self.suggestion} / {self.unit}"
+
+
+class SuggestionLink(models.Model):
+    """Two suggestions the congress office linked: similar (相似) or handled together (并案).
+
+    One row per pair, stored with the lower id first; both suggestions show it
+    (``suggestions.links.links_of``). Made and removed by the ``link`` / ``unlink`` moves.
+    """
+
+    class Kind(models.TextChoices):
+        SIMILAR = "similar", _("similar")
+        MERGED = "merged", _("merged handling")
+
+    first = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SIMILAR)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suggestion link")
+        verbose_name_plural = _("suggestion links")
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="unique_suggestion_link"),
+            models.CheckConstraint(condition=Q(first__lt=models.F("second")),
+                                   name="suggestion_link_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.kind})"
+
+    def other(self, suggestion_id: int) -> int:
+        return self.second_id if self.first_id == suggestion_id else self.first_id
 
 
 class Event(models.Model):
@@ -463,3 +553,47 @@ class Event(models.Model):
     @property
     def to_label(self) -> str:
         return self.status_label(self.to_status)
+
+
+class ExtensionRequest(models.Model):
+    """The lead unit's request for a later due date, and the congress office's decision."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("awaiting decision")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")  # reassigned, replied or re-handled meanwhile
+
+    suggestion = models.ForeignKey(
+        Suggestion, on_delete=models.CASCADE, related_name="extension_requests"
+    )
+    proposed_due = models.DateField(_("proposed due date"))
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    granted_due = models.DateField(_("granted due date"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # The office's note on its decision is the decision's event (approve_/refuse_extension).
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["suggestion"], condition=Q(decision="pending"),
+                name="one_pending_extension_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.suggestion} → {self.proposed_due.isoformat()}"

@@ -6,13 +6,15 @@ the rules to ``workflow``; a WorkflowError becomes a message.
 
 from __future__ import annotations
 
-from django.conf import settings
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,9 +31,18 @@ from core.http import perform
 from core.roles import Role, is_coordinator, role_of, user_unit_id
 from core.rules import WorkflowError
 
-from . import report, workflow
-from .filters import SuggestionFilter
-from .forms import AssignForm, CoOpinionForm, ExtendForm, NoteForm, ReassignForm, SuggestionForm
+from . import links, report, workflow
+from .filters import SuggestionFilter, list_navigation
+from .forms import (
+    ApproveExtensionForm,
+    AssignForm,
+    CoOpinionForm,
+    ExtendForm,
+    ExtensionRequestForm,
+    NoteForm,
+    ReassignForm,
+    SuggestionForm,
+)
 from .models import CoHandling, Event, Suggestion
 from .timeline import timeline_for
 
@@ -70,7 +81,9 @@ def filtered_suggestions(request: HttpRequest) -> tuple[SuggestionFilter, QueryS
     base = (
         Suggestion.objects.visible_to(request.user)
         .select_related("session", "lead_deputy", "lead_unit")
-        .order_by("-session__year", "session__name", "number")
+        # Columns of the suggestion itself, so that an index gives the order (not a sort of
+        # every row joined to its session): sessions are created in order, the newest last.
+        .order_by("-session_id", "number")
     )
     base = _todo_filtered(request, base)
     filterset = SuggestionFilter(request.GET or None, queryset=base)
@@ -95,15 +108,63 @@ def _todo_filtered(request: HttpRequest, queryset: QuerySet) -> QuerySet:
     return queryset.filter(condition) if condition is not None else queryset.none()
 
 
+# The list's count, and for the office the figures above it, go over every row the filters
+# select: at 10^5 rows, the page's costly part. They are kept per selection for a short while
+# and counted again as soon as anything changes: every change of a suggestion writes an event,
+# so the newest event's id is the data's version (one index lookup). A change made without an
+# event (an UPDATE by hand) shows within LIST_TOTALS_SECONDS.
+LIST_TOTALS_SECONDS = 60
+
+
+def list_totals(queryset: QuerySet, *, figures: bool) -> tuple[int, dict | None]:
+    """(how many rows, the figures or None) for the list's selection."""
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    version = Event.objects.aggregate(top=Max("pk"))["top"]
+    key = "list-totals:" + hashlib.sha256(
+        repr((sql, params, figures, version, timezone.localdate(), get_language())).encode()
+    ).hexdigest()
+    totals = cache.get(key)
+    if totals is None:
+        found = queryset.figures() if figures else None
+        totals = (found["total"] if found else queryset.count(), found)
+        cache.set(key, totals, LIST_TOTALS_SECONDS)
+    return totals
+
+
+class IdsFirstPaginator(Paginator):
+    """Reads a page in two steps: its ids in the list's order, then those rows. Sorting ids
+    needs only indexes (suggestion_list_order, suggestion_order_keys); sorting rows reads every
+    row the user may see (a unit's thousands) to keep fifty.
+
+    The rows are always read afresh, whatever the (cached) count says; a count the page shows
+    to be behind is corrected (the last page ends where the rows end)."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:bottom + self.per_page])
+        seen = bottom + len(ids)
+        if (len(ids) < self.per_page and seen != self.count) or seen > self.count:
+            self.count = seen if len(ids) < self.per_page else max(self.count, seen)
+            self.__dict__.pop("num_pages", None)
+        rows = {row.pk: row for row in self.object_list.filter(pk__in=ids).order_by()}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
 @login_required
 def suggestion_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset = filtered_suggestions(request)
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    count, figures = list_totals(queryset, figures=is_coordinator(request.user))
+    # The rows without their main content (the widest column, not shown in the list).
+    paginator = IdsFirstPaginator(queryset.defer("content"), 50)
+    paginator.count = count
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "suggestions/list.html", {
         "filter": filterset, "page": page, "query": query.urlencode(),
-        "figures": queryset.figures() if is_coordinator(request.user) else None,
+        **list_navigation(request.GET, page),
+        "figures": figures,
         "can_register": is_coordinator(request.user),
         "can_export": is_coordinator(request.user),
     })
@@ -129,11 +190,9 @@ def suggestion_report(request: HttpRequest) -> HttpResponse:
         return response
     query = request.GET.copy()
     query.pop("format", None)
-    category_headings = [report.category_heading(c) for c in settings.HANDLING_CATEGORIES]
     return render(request, "suggestions/report.html", {
         "filter": filterset, "rows": rows, "total": total, "query": query.urlencode(),
-        "columns": report.COLUMNS, "category_headings": category_headings,
-        "width": 1 + len(report.COLUMNS) + len(category_headings),
+        **report.headings(),
     })
 
 
@@ -158,6 +217,10 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "panel": [move for move in moves.values() if move.is_offered and move.name not in SECTION_MOVES],
         "timeline": timeline_for(suggestion, user),
         "note_form": NoteForm(),
+        "due_explanation": workflow.due_explanation(suggestion) if suggestion.due_on else "",
+        "extension_request": workflow.pending_extension(suggestion)
+        if role != Role.DEPUTY and suggestion.due_on else None,
+        **links.detail_context(suggestion, moves),
     }
     return render(request, "suggestions/detail.html", context)
 
@@ -168,6 +231,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
     form = SuggestionForm(request.POST or None)
     if request.method == "POST" and "check_similar" in request.POST:
         # "Check for similar suggestions": the form again as typed, nothing saved.
+        form, similar = links.intake_check(SuggestionForm, request.POST)
         return render(request, "suggestions/form.html", {
             "form": form, "title": _("Register a suggestion"), "check_similar": True,
             "similar": similar,
@@ -200,6 +264,7 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
 def suggestion_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Link as similar (相似) or merged handling (并案); the rule engine says who may."""
     suggestion = visible_suggestion(request, pk)
+    form = links.LinkForm(request.POST, suggestions=Suggestion.objects.visible_to(request.user))
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     else:
@@ -207,6 +272,7 @@ def suggestion_link(request: HttpRequest, pk: int) -> HttpResponse:
         perform(request, _("Linked with %(ref)s.") % {"ref": data["target"]}, rules.run, suggestion,
                 "link", user=request.user, other=data["target"], kind=data["kind"],
                 comment=data["note"])
+    return redirect(reverse("suggestions:detail", args=[pk]) + "#links")
 
 
 @login_required
@@ -215,6 +281,7 @@ def suggestion_unlink(request: HttpRequest, pk: int, link_pk: int) -> HttpRespon
     suggestion = visible_suggestion(request, pk)
     perform(request, _("Link removed."), rules.run, suggestion, "unlink", user=request.user,
             link_id=link_pk)
+    return redirect(reverse("suggestions:detail", args=[pk]) + "#links")
 
 
 @login_required
@@ -289,8 +356,15 @@ def suggestion_move(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 @login_required
 def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deadline's extension: the lead unit asks for one (request_extension); the office
+    decides on the unit's request (approve_extension; refusing is a button on the suggestion)
+    or, with no request pending, extends on its own written approval (extend)."""
     suggestion = visible_suggestion(request, pk)
-    require_coordinator(request)
+    if not is_coordinator(request.user):
+        return _request_extension(request, suggestion)
+    pending = workflow.pending_extension(suggestion)
+    if pending is not None:
+        return _approve_extension(request, suggestion, pending)
     form = ExtendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if perform(request, _("Deadline extended."), rules.run, suggestion, "extend",
@@ -299,6 +373,45 @@ def suggestion_extend(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "suggestions/simple_form.html", {
         "form": form, "suggestion": suggestion, "title": _("Extend the deadline"),
         "submit_label": _("Extend"),
+    })
+
+
+def _request_extension(request: HttpRequest, suggestion: Suggestion) -> HttpResponse:
+    if "request_extension" not in rules.available_moves(suggestion, request.user):
+        # Role, scope, status or "once, one request at a time": the rule's own reason.
+        reason = ""
+        try:
+            rules.check(suggestion, "request_extension", request.user)
+        except WorkflowError as error:
+            reason = error.message
+        raise PermissionDenied(reason)
+    form = ExtensionRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if perform(request, _("Extension requested: the congress office decides."), rules.run,
+                   suggestion, "request_extension", user=request.user, **form.cleaned_data):
+            return redirect("suggestions:detail", pk=suggestion.pk)
+    limit = workflow.extension_limit(suggestion)
+    return render(request, "suggestions/simple_form.html", {
+        "form": form, "suggestion": suggestion, "title": _("Request an extension"),
+        "submit_label": _("Send the request"),
+        "intro": _("Due on %(due)s; an extension can run to %(limit)s at the latest, once.")
+        % {"due": chinese_date(suggestion.due_on), "limit": chinese_date(limit)},
+    })
+
+
+def _approve_extension(request: HttpRequest, suggestion: Suggestion, pending) -> HttpResponse:
+    form = ApproveExtensionForm(request.POST or None, initial={"new_due": pending.proposed_due})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if perform(request, _("Extension approved."), rules.run, suggestion, "approve_extension",
+                   user=request.user, note=data["note"], new_due=data["new_due"]):
+            return redirect("suggestions:detail", pk=suggestion.pk)
+    return render(request, "suggestions/simple_form.html", {
+        "form": form, "suggestion": suggestion, "title": _("Approve the extension"),
+        "submit_label": _("Approve"),
+        "intro": _("%(unit)s asks to extend the deadline from %(due)s to %(proposed)s: %(reason)s")
+        % {"unit": suggestion.lead_unit, "due": chinese_date(suggestion.due_on),
+           "proposed": chinese_date(pending.proposed_due), "reason": pending.reason},
     })
 
 

@@ -603,6 +603,7 @@ OTHER_ACTIONS = {
     "pdf_export": gettext_lazy("PDF downloaded"),
     "bulk_export": gettext_lazy("Exported in bulk"),
     "report_export": gettext_lazy("Figures exported to Excel"),
+    "ledger_export": gettext_lazy("Ledger downloaded"),
     "attachment": gettext_lazy("Attachment uploaded"),
     "evaluation": gettext_lazy("Deputy's evaluation"),
     "admin_change": gettext_lazy("Changed in the administration"),
@@ -611,7 +612,7 @@ OTHER_ACTIONS = {
     "import": gettext_lazy("Imported an assignment list"),
 }
 # Downloads are audited, but they are not steps of the suggestion's handling.
-DOWNLOAD_ACTIONS = frozenset({"pdf_export", "bulk_export", "report_export"})
+DOWNLOAD_ACTIONS = frozenset({"pdf_export", "bulk_export", "report_export", "ledger_export"})
 
 
 def known_actions() -> set[str]:

@@ -53,6 +53,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    # Signing a reply stores its letter in the default storage (under MEDIA_ROOT): in tests,
+    # a directory of the test's own, never the working tree's media/. A test may set its own.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def clear_cache():
     # Login throttling counts live in the cache; no test may inherit another's failures.
     from django.core.cache import cache

@@ -59,6 +59,11 @@ TABLE = {
                               admin=302, foreign=302)),
     "healthz": ("GET", {}, codes(anon=200, foreign=200)),
     "todo": ("GET", {}, codes(foreign=200)),
+    # Linking similar suggestions is the office's (tests/test_similar.py asserts outcomes).
+    "suggestions:link": ("POST", {"pk": "suggestion"}, codes(
+        deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
+    "suggestions:unlink": ("POST", {"pk": "suggestion", "link_pk": 999999}, codes(
+        deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
     "dashboard": ("GET", {}, {**codes(deputy=403, foreign=200), "other_deputy": 403}),
     "login": ("GET", {}, codes(anon=200, deputy=302, staff=302, head=302, co_staff=302,
                                 office=302, admin=302, foreign=302)),
@@ -77,6 +82,13 @@ TABLE = {
                                              foreign=403)),
     "suggestions:audit": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
                                             foreign=403)),
+    # Whoever reads the list downloads its ledger, of what they may see (tests/test_ledger.py).
+    "suggestions:ledger_xlsx": ("GET", {}, EVERYONE),
+    "suggestions:ledger_csv": ("GET", {}, EVERYONE),
+    "suggestions:import": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
+                                             foreign=403)),
+    "suggestions:import_template": ("GET", {}, codes(deputy=403, staff=403, head=403,
+                                                      co_staff=403, foreign=403)),
     "suggestions:detail": ("GET", {"pk": "suggestion"}, codes()),
     # No. 120 is evaluated: the office is sent back with a message.
     "suggestions:edit": ("GET", {"pk": "suggestion"}, codes(
@@ -110,15 +122,6 @@ TABLE = {
         deputy=404, staff=404, head=404, co_staff=404)),
     "documents:export_download": ("GET", {"pk": "job"}, codes(
         deputy=404, staff=404, head=404, co_staff=404)),
-    # Everyone's own inbox; marking all read goes back to it.
-    "notifications:inbox": ("GET", {}, EVERYONE),
-    "notifications:mark_all_read": ("POST", {}, codes(
-        anon=302, deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302,
-        foreign=302)),
-    "suggestions:import": ("GET", {}, codes(deputy=403, staff=403, head=403, co_staff=403,
-                                             foreign=403)),
-    "suggestions:import_template": ("GET", {}, codes(deputy=403, staff=403, head=403,
-                                                      co_staff=403, foreign=403)),
     # Published replies are for everyone, logged in or not.
     "public:list": ("GET", {}, codes(anon=200, foreign=200)),
     "public:detail": ("GET", {"pk": "publication"}, codes(anon=200, foreign=200)),
@@ -131,6 +134,11 @@ TABLE = {
         deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
     "public:redact": ("POST", {"pk": "publication"}, codes(
         deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302)),
+    # Everyone's own inbox; marking all read goes back to it.
+    "notifications:inbox": ("GET", {}, EVERYONE),
+    "notifications:mark_all_read": ("POST", {}, codes(
+        anon=302, deputy=302, staff=302, head=302, co_staff=302, office=302, admin=302,
+        foreign=302)),
 }
 
 
@@ -155,7 +163,8 @@ def objects(demo, settings, tmp_path, user):
     from consultations.models import Attachment
     from documents.models import ExportJob
 
-    settings.MEDIA_ROOT = tmp_path
+    # MEDIA_ROOT is already the test's own (conftest), and the seed letter was stored there
+    # when the demo signed it: moving it now would lose the letter.
     settings.EXPORT_ROOT = tmp_path
     (tmp_path / "export.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     job = ExportJob.objects.create(created_by=user("office"), status=ExportJob.Status.DONE,

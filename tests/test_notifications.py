@@ -499,6 +499,147 @@ def test_users_without_an_address_get_the_in_app_copy_only(demo, committed, mail
     assert mailoutbox == [] and not Delivery.objects.filter(notification__in=made).exists()
 
 
+# --- Queuing: one task per transaction; a few queries per move, whoever is told -----------------
+
+def queued_tasks():
+    from django_tasks import task_backends
+
+    from notifications.tasks import send_deliveries
+
+    return [r for r in task_backends["default"].results if r.task.func is send_deliveries.func]
+
+
+def test_a_transactions_deliveries_are_queued_in_one_task_at_commit(
+        demo, django_capture_on_commit_callbacks, settings):
+    settings.TASKS = DUMMY
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for _ in range(3):
+                rules.run(registered(), "assign", user=u("office"), unit=unit(GXJ),
+                          co_units=[unit(NYNC)])
+            assert queued_tasks() == []  # nothing before the commit
+    assert len(callbacks) == 1
+    [queued] = queued_tasks()
+    assert sorted(queued.args[0]) == sorted(Delivery.objects.values_list("pk", flat=True))
+    assert len(queued.args[0]) == 9  # staff, head, agri_staff × 3
+
+
+def test_a_large_transaction_is_queued_in_chunks(
+        demo, django_capture_on_commit_callbacks, settings, monkeypatch):
+    from notifications import services
+
+    settings.TASKS = DUMMY
+    monkeypatch.setattr(services, "TASK_CHUNK", 4)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for _ in range(3):
+            rules.run(registered(), "assign", user=u("office"), unit=unit(GXJ),
+                      co_units=[unit(NYNC)])
+    assert [len(task.args[0]) for task in queued_tasks()] == [4, 4, 1]
+
+
+def test_a_rolled_back_part_of_a_transaction_queues_nothing_of_its_own(
+        demo, django_capture_on_commit_callbacks, mailoutbox):
+    """The batch is registered by the first move; when that move's savepoint is rolled back,
+    the next move starts a new one. Deliveries of a rolled-back move are never sent."""
+    first, second, third = registered(), registered(), registered()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            rules.run(first, "assign", user=u("office"), unit=unit(NYNC))
+            raise RuntimeError
+        rules.run(second, "assign", user=u("office"), unit=unit(GXJ))
+        with pytest.raises(RuntimeError), transaction.atomic():
+            rules.run(third, "assign", user=u("office"), unit=unit(ZJJ))
+            raise RuntimeError
+    assert mailed(mailoutbox) == ["head@example.org", "staff@example.org"]
+    assert not Notification.objects.filter(suggestion__in=[first, third]).exists()
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_an_import_queues_its_e_mails_in_one_task(demo, django_capture_on_commit_callbacks,
+                                                  settings):
+    import csv
+    import io
+
+    from suggestions import importing
+
+    settings.TASKS = DUMMY
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["会议", "建议编号", "标题", "领衔代表", "附议代表", "主要内容", "主办单位",
+                     "协办单位", "交办日期"])
+    for number in range(700, 710):
+        writer.writerow(["市八届人大一次会议", number, f"关于第{number}号事项的建议", "苏红平",
+                         "李秀梅、王建国", "建议研究落实。", GXJ, "市农业农村局、市教育局",
+                         "2026-03-02"])
+    with django_capture_on_commit_callbacks(execute=True):
+        importing.commit(text.getvalue().encode(), "交办清单.csv", user=u("office"))
+    [queued] = queued_tasks()
+    assert len(queued.args[0]) == 40  # staff, head, agri_staff, edu_staff × 10
+    assert Notification.objects.filter(kind=Kind.CO_OPINION_REQUESTED).count() == 20
+
+
+def test_an_assignment_costs_the_notifications_three_queries(demo, settings):
+    """One query finds everyone to tell (the lead unit's staff, the co-units' with their due
+    dates, and who was asked before), one inserts the notifications, one their deliveries;
+    the suggestion's session comes with the locked row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SMS_BACKEND = "notifications.sms.ConsoleBackend"
+    suggestion = registered(co_deputies=Deputy.objects.exclude(name="苏红平"))
+    office, lead, co_units = u("office"), unit(GXJ), [unit(NYNC), unit("晋城市教育局")]
+    with CaptureQueriesContext(connection) as captured:
+        rules.run(suggestion, "assign", user=office, unit=lead, co_units=co_units)
+    ours = [q["sql"] for q in captured.captured_queries
+            if "notifications_" in q["sql"] or '"auth_user"' in q["sql"]]
+    assert len(ours) == 3, ours
+    assert not any(q["sql"].startswith('SELECT "suggestions_congresssession"')
+                   for q in captured.captured_queries)
+    made = Notification.objects.filter(suggestion=suggestion).select_related("recipient")
+    assert recipients(made, Kind.ASSIGNED) == ["head", "staff"]
+    assert recipients(made, Kind.CO_OPINION_REQUESTED) == ["agri_staff", "edu_staff"]
+    assert Delivery.objects.filter(notification__in=made, channel="sms").count() == 2
+
+
+def test_reassignment_asks_a_co_unit_added_later_and_nobody_twice(demo, committed):
+    suggestion = registered()
+    rules.run(suggestion, "assign", user=u("office"), unit=unit(GXJ), co_units=[unit(NYNC)])
+    made = committed(rules.run, suggestion, "reassign", user=u("office"), unit=unit(ZJJ),
+                     co_units=[unit(NYNC), unit("晋城市教育局")])
+    assert recipients(made, Kind.ASSIGNED) == ["other_head", "other_staff"]
+    assert recipients(made, Kind.CO_OPINION_REQUESTED) == ["edu_staff"]
+    co = next(n for n in made if n.kind == Kind.CO_OPINION_REQUESTED)
+    assert co.params["due"] == suggestion.co_handlings.get(unit__name="晋城市教育局").due_on.isoformat()
+
+
+def test_failed_deliveries_of_one_task_are_retried_together(demo, committed, settings,
+                                                            monkeypatch):
+    from notifications import tasks
+
+    settings.TASKS = DUMMY
+    settings.EMAIL_BACKEND = "test_notifications.FailingEmailBackend"
+    opened = []
+    real = tasks.get_connection
+    monkeypatch.setattr(tasks, "get_connection",
+                        lambda *a, **k: opened.append(1) or real(*a, **k))
+    committed(rules.run, registered(), "assign", user=u("office"), unit=unit(GXJ),
+              co_units=[unit(NYNC)])
+    [queued] = queued_tasks()
+    before = timezone.now()
+    assert tasks.send_deliveries.call(queued.args[0]) == 0
+    assert len(opened) == 3  # the failed connection is not reused
+    [again] = queued_tasks()[1:]
+    assert sorted(again.args[0]) == sorted(queued.args[0])
+    assert again.task.run_after >= before + datetime.timedelta(seconds=60)
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("pending", 1)}
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    opened.clear()
+    assert tasks.send_deliveries.call(again.args[0]) == 3
+    assert len(opened) == 1  # one connection to the mail server for the task's e-mails
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 2)}
+
+
 # --- SMS ---------------------------------------------------------------------------------------
 
 def test_sms_goes_to_the_phone_through_the_file_backend(demo, committed, settings, tmp_path):

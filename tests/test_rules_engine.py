@@ -107,7 +107,7 @@ def test_available_moves_of_a_known_object(demo):
         "accept", "request_return", "log_consultation"}
     assert set(rules.available_moves(suggestion, user("agri_staff"))) == {"co_opinion"}
     assert set(rules.available_moves(suggestion, user("office"))) == {
-        "reassign", "extend", "edit", "key_supervision", "waive_co_opinions"}
+        "reassign", "extend", "edit", "key_supervision", "waive_co_opinions", "link", "unlink"}
     assert set(rules.available_moves(suggestion, user("deputy"))) == set()
     rec = record()
     assert set(rules.available_moves(rec, user("deputy"))) == {"confirm"}

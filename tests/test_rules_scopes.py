@@ -44,6 +44,7 @@ EXPECTED_ROLES = {
         "request_extension": UNIT, "approve_extension": COORDINATORS,
         "refuse_extension": COORDINATORS,
         "key_supervision": COORDINATORS, "waive_co_opinions": COORDINATORS,
+        "link": COORDINATORS, "unlink": COORDINATORS,
         "co_opinion": UNIT, "draft_reply": UNIT, "log_consultation": UNIT,
     },
     Reply: {

@@ -33,6 +33,8 @@ EXPECTED_SOURCES = {
         "refuse_extension": {S.HANDLING, S.REHANDLING},
         "edit": {S.REGISTERED, S.ASSIGNED},
         "key_supervision": set(S.values),
+        "link": set(S.values),
+        "unlink": set(S.values),
         "waive_co_opinions": AFTER_ASSIGNMENT | {S.RETURN_REQUESTED},
         "co_opinion": AFTER_ASSIGNMENT,
         "draft_reply": {S.HANDLING, S.REHANDLING},

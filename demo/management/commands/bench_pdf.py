@@ -12,8 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.test.utils import override_settings
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -39,7 +41,10 @@ class Command(BaseCommand):
             verbosity=0, autoclobber=True, serialize=False
         )
         try:
-            self.run(options)
+            # The seed letter is stored when it is signed: in memory, not under MEDIA_ROOT.
+            with override_settings(STORAGES={**settings.STORAGES, "default": {
+                    "BACKEND": "django.core.files.storage.InMemoryStorage"}}):
+                self.run(options)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 
@@ -80,6 +85,7 @@ class Command(BaseCommand):
         self.emit("reply_pdf_fonts", facts["fonts"])
         self.emit("reply_pdf_fonts_embedded", facts["embedded"])
         self.emit("reply_pdf_fonts_subset", facts["subset"])
+        self.archival(reply, options["runs"])
 
         from consultations.models import Consultation
 
@@ -124,6 +130,24 @@ class Command(BaseCommand):
                 function()
                 samples.append(time.perf_counter() - start)
         return baseline_pdf, baseline_times, ours_pdf, ours_times
+
+    def archival(self, reply, runs: int) -> None:
+        """The letter as stored at sign-off (PDF_ARCHIVE_VARIANT, PDF/A-3b), interleaved with
+        the plain one: what the archival variant costs."""
+        from documents import letters
+        from documents import pdf as documents_pdf
+
+        plain_times, archival_times = [], []
+        letters.render_archival(reply)  # warm-up
+        for _ in range(runs):
+            for function, samples in ((documents_pdf.render_reply_pdf, plain_times),
+                                      (letters.render_archival, archival_times)):
+                start = time.perf_counter()
+                function(reply)
+                samples.append(time.perf_counter() - start)
+        self.emit("signed_letter_variant", letters.archive_variant() or "plain")
+        self.emit("signed_letter_ms", _median_ms(archival_times))
+        self.emit("signed_letter_extra_ms", _median_ms(archival_times) - _median_ms(plain_times))
 
     def bulk(self, seed_reply, letters: int, workers: int) -> None:
         """Export ``letters`` signed letters through the real export path (all cores)."""

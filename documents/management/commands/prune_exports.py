@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +23,10 @@ class Command(BaseCommand):
             status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED],
         )
         removed = 0
+        storage = storages["exports"]
         for job in old:
-            if job.path is not None:
-                job.path.unlink(missing_ok=True)
+            if job.file_name:
+                storage.delete(job.file_name)  # a file already gone is no error
             job.delete()
             removed += 1
         self.stdout.write(
