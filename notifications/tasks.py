@@ -1,11 +1,13 @@
 """Sending e-mail and SMS in the background (django-tasks), with retries.
 
-A delivery is claimed before it is sent (pending → sending, one UPDATE), so two workers, or a
-retry queued twice, never send it twice. A failed send is logged and retried with a growing
-delay (NOTIFICATION_RETRY_DELAYS): the task queues itself again with ``run_after`` when the
-task backend can defer (the database backend can), and ``retry_notifications`` /
-``send_reminders`` pick up whatever is due otherwise. After the last attempt the delivery is
-marked failed and logged as an error; the in-app notification stays either way.
+One task sends the deliveries of one transaction (up to ``services.TASK_CHUNK``), one by one,
+over one connection to the mail server. A delivery is claimed before it is sent (pending →
+sending, one UPDATE), so two workers, or a retry queued twice, never send it twice. A failed
+send is logged and retried with a growing delay (NOTIFICATION_RETRY_DELAYS): the task queues
+the failed ones again (one task per delay) with ``run_after`` when the task backend can defer
+(the database backend can), and ``retry_notifications`` / ``send_reminders`` pick up whatever
+is due otherwise. After the last attempt the delivery is marked failed and logged as an error;
+the in-app notification stays either way.
 """
 
 from __future__ import annotations

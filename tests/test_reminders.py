@@ -163,3 +163,24 @@ def test_the_reminders_cost_the_same_queries_for_more_suggestions(world):
     with CaptureQueriesContext(connection) as many:
         assert run() == "sent: 80"
     assert len(many) == len(few)
+
+
+def test_a_run_queues_each_stages_e_mails_in_one_task(world, django_capture_on_commit_callbacks,
+                                                      settings):
+    """Each stage is one transaction: its deliveries go to one background task at commit."""
+    from django_tasks import task_backends
+
+    from notifications.models import Delivery
+    from notifications.tasks import send_deliveries
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    for _ in range(3):
+        suggestion(due=MONDAY)
+    suggestion(due=datetime.date(2026, 11, 2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run() == "sent: 8"
+    queued = [r.args[0] for r in task_backends["default"].results
+              if r.task.func is send_deliveries.func]
+    assert sorted(len(ids) for ids in queued) == [2, 6]  # overdue, due soon
+    assert sorted(pk for ids in queued for pk in ids) == sorted(
+        Delivery.objects.values_list("pk", flat=True))
