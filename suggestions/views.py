@@ -155,8 +155,8 @@ class IdsFirstPaginator(Paginator):
 def suggestion_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset = filtered_suggestions(request)
     count, figures = list_totals(queryset, figures=is_coordinator(request.user))
-    # The rows without their main content (the widest column, not shown in the list).
-    paginator = IdsFirstPaginator(queryset.defer("content"), 50)
+    # The rows without their main content and search document (the widest columns, not shown).
+    paginator = IdsFirstPaginator(queryset.defer("content", "search_document"), 50)
     paginator.count = count
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
