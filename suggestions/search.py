@@ -60,6 +60,9 @@ CJK = "\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _RUNS = re.compile(rf"([{CJK}]+)|((?:(?![{CJK}])[^\W_])+)")
 _NUMBER = re.compile(r"第?0*(\d{1,9})(?:号(?:建议)?)?")
 MAX_WORD = 40
+# Content beyond this many characters is not searched: keeps a document far below the 1 MB a
+# tsvector may hold (≈ 500 kB at most), whatever is pasted or imported.
+MAX_TEXT = 50_000
 INDEX_NAME = "suggestion_search_gin"  # created by migration 0006 on PostgreSQL only
 UBIQUITOUS = 0.99  # a token in this share of the suggestions (or more) selects nothing
 
@@ -91,7 +94,7 @@ def build_document(parts: Iterable[str]) -> str:
 
 
 def _document(*, reference: str, title: str, content: str, names: Iterable[str]) -> str:
-    return build_document([title, html_to_text(content), reference, *names])
+    return build_document([title, html_to_text(content)[:MAX_TEXT], reference, *names])
 
 
 # --- Sources from the apps above (replies' document numbers) -------------------------------

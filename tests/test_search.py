@@ -453,3 +453,15 @@ def test_a_token_in_every_suggestion_is_left_out_of_the_query(world):
     assert queryset.count() == Suggestion.objects.count()
     queryset, _numbers = search.search(Suggestion.objects.all(), "建议 基站")
     assert [s.number for s in queryset] == [130]
+
+
+def test_a_very_long_content_is_saved_and_its_start_found(world, login):
+    import random
+
+    rng = random.Random(7)
+    characters = [chr(c) for c in range(0x4E00, 0x9FA5)]
+    text = "".join(rng.choice(characters) for _ in range(200_000))
+    suggestion = Suggestion.objects.get(number=132)
+    suggestion.content = f"<p>独特开头{text}</p>"
+    suggestion.save()
+    assert found(login("office"), "独特开头") == [132]
