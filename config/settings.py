@@ -144,23 +144,17 @@ def _running_command() -> bool:
 # Set when the connection opens (libpq "options"), so it costs nothing per request. Behind a
 # pooler in transaction mode (PgBouncer), which refuses startup options, set both to 0 and give
 # the web role its own: ALTER ROLE … SET statement_timeout = '15s'.
-# Two planner settings go with it. DB_RANDOM_PAGE_COST (default 1.1, empty: the server's): the
-# cost of reading a page out of order, for SSDs and a database that fits in memory (the
-# server's default 4 assumes spinning disks, and makes it scan a whole table rather than
-# look up the few thousand rows a unit may see). JIT compilation is off: past jit_above_cost
-# (the figures' aggregate at 10^6 rows) it adds tens of milliseconds to a query that takes a
-# few.
+# JIT compilation is off on the same connections: past jit_above_cost (the figures' aggregate
+# at 10^6 rows) it adds tens of milliseconds to a query that takes a few.
 DB_STATEMENT_TIMEOUT_MS = (
     env_int("DB_COMMAND_STATEMENT_TIMEOUT_MS", 0) if _running_command()
     else env_int("DB_STATEMENT_TIMEOUT_MS", 15000)
 )
-DB_RANDOM_PAGE_COST = env_str("DB_RANDOM_PAGE_COST", "1.1")
 for _database in DATABASES.values():  # the primary, and the read replica when there is one
     if _database["ENGINE"] == "django.db.backends.postgresql":
         _options = _database.setdefault("OPTIONS", {})
         _options["options"] = " ".join(filter(None, [
             _options.get("options", ""), f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
-            f"-c random_page_cost={float(DB_RANDOM_PAGE_COST)}" if DB_RANDOM_PAGE_COST else "",
             "-c jit=off",
         ]))
 

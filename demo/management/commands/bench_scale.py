@@ -112,22 +112,31 @@ class ServerClock:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / self.tick
 
-    def seconds(self) -> float | None:
+    def snapshot(self) -> dict[int, float] | None:
+        """CPU seconds so far of each worker and backend, by process id."""
         try:
             children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()"
-                )
-                backends = [row[0] for row in cursor.fetchall()]
-            total = 0.0
-            for pid in [*map(int, children), *backends]:
-                with contextlib.suppress(OSError):
-                    total += self._cpu(pid)
-            return total
         except OSError:
             return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            backends = [row[0] for row in cursor.fetchall()]
+        found = {}
+        for pid in [*map(int, children), *backends]:
+            with contextlib.suppress(OSError):
+                found[pid] = self._cpu(pid)
+        return found
+
+    @staticmethod
+    def used(before: dict | None, after: dict | None) -> float | None:
+        """CPU seconds used between two snapshots (a backend that started meanwhile counts
+        whole; one that ended meanwhile is missed)."""
+        if before is None or after is None:
+            return None
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def url_exists(path: str) -> bool:
@@ -146,9 +155,12 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds in process")
         parser.add_argument("--load-seconds", type=int, default=20, help="wrk duration per target")
         parser.add_argument("--connections", type=int, default=4, help="wrk connections")
-        parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
-        parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+        parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
+        parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
         parser.add_argument("--no-load", action="store_true", help="skip the load test")
+        parser.add_argument("--load-user", choices=["office", "staff"], default="office",
+                            help="who loads the list and the suggestion's page (staff: the "
+                                 "handler of its lead unit)")
         parser.add_argument("--import-rows", type=int, default=1000, help="rows in the import test")
         parser.add_argument("--force", action="store_true",
                             help="allow writing volume data with DEBUG and TESTING off")
@@ -452,7 +464,8 @@ class Command(BaseCommand):
         ]
         server = subprocess.Popen(command, cwd=settings.BASE_DIR, env=dict(os.environ),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        cookie = self.session_cookie(targets["office"])
+        user = targets["office"] if options["load_user"] == "office" else targets["detail_staff"]
+        cookie = self.session_cookie(user)
         base = f"http://127.0.0.1:{port}"
         paths = {
             "healthz": "/healthz",
@@ -461,7 +474,7 @@ class Command(BaseCommand):
         }
 
         def fetch(path: str) -> int:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             try:
                 conn.request("GET", path, headers={"Cookie": cookie})
                 response = conn.getresponse()
@@ -483,21 +496,24 @@ class Command(BaseCommand):
                 time.sleep(0.3)
             for path in paths.values():
                 for _ in range(4):  # both workers warm: imports, templates, connections
-                    status = fetch(path)
+                    try:
+                        status = fetch(path)
+                    except OSError as error:
+                        raise CommandError(f"GET {path} under gunicorn: {error}") from None
                     if status != 200:
                         raise CommandError(f"GET {path} under gunicorn answered {status}")
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
                 script.write(WRK_SCRIPT)
             seconds, connections = options["load_seconds"], options["connections"]
             self.note(f"Load: gunicorn --workers 2 --worker-class {options['worker_class']} "
-                      f"--threads {options['threads']}; wrk -c{connections} -d{seconds}s per target.")
+                      f"--threads {options['threads']}; wrk -c{connections} -d{seconds}s per target, "
+                      f"as {user.username}.")
             runs = {}
             clock = ServerClock(server.pid)
             for name, path in paths.items():
-                before = clock.seconds()
+                before = clock.snapshot()
                 runs[name] = self.wrk(script.name, base + path, cookie, seconds, connections)
-                after = clock.seconds()
-                runs[name]["server_cpu_s"] = None if None in (before, after) else after - before
+                runs[name]["server_cpu_s"] = clock.used(before, clock.snapshot())
             # /healthz while another wrk loads the list.
             list_run = subprocess.Popen(
                 self.wrk_command(script.name, base + paths["list"], cookie, seconds, connections),

@@ -903,9 +903,14 @@ def seed(total: int, *, seed_value: int = 20260101, log=print, batch: int = 2000
         refresh_derived(generator.first_suggestion_id, generator.suggestions.next_id, log)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics and visibility maps: the planner's estimates and index-only scans.
+        from suggestions.models import CongressSession, Deputy, HandlingUnit, StaffMember
+
+        quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for table in generator.tables:
-                cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table.model._meta.db_table)}")
+                cursor.execute(f"VACUUM (ANALYZE) {quote(table.model._meta.db_table)}")
+            for model in (CongressSession, HandlingUnit, Deputy, StaffMember, get_user_model()):
+                cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
     counts = {table.model._meta.db_table: table.written for table in generator.tables}
     counts["seconds"] = round(time.perf_counter() - started, 1)
     return counts
