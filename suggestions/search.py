@@ -144,8 +144,9 @@ def document_of(suggestion: Suggestion) -> str:
 
 
 def refresh_search(ids: Iterable[int], *, batch_size: int = 500) -> int:
-    """Rewrite the search document of the suggestions ``ids`` from the database (a few
-    queries per batch, whatever its size); returns how many were written."""
+    """Make the search document of the suggestions ``ids`` again from the database (a few
+    queries per batch, whatever its size) and store those that changed; returns how many were
+    made."""
     ids = sorted({int(pk) for pk in ids if pk is not None})
     written = 0
     for start in range(0, len(ids), batch_size):
@@ -183,7 +184,9 @@ def _write(documents: list[tuple[int, str]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f'UPDATE "{table}" AS s SET search_document = v.document::tsvector '  # noqa: S608
-            f"FROM (VALUES {values}) AS v(id, document) WHERE s.id = v.id",
+            f"FROM (VALUES {values}) AS v(id, document) WHERE s.id = v.id "
+            # An unchanged document is not written again (no dead row, no index entry).
+            "AND s.search_document IS DISTINCT FROM v.document::tsvector",
             [value for pair in documents for value in pair],
         )
 

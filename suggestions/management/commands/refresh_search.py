@@ -16,8 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=1000, help="suggestions per transaction")
 
     def handle(self, *args, batch: int, **options):
-        written = refresh_all(
-            batch_size=batch,
-            progress=lambda done: self.stdout.write(f"{done:,}", ending="\r"),
-        )
-        self.stdout.write(self.style.SUCCESS(f"{written:,} search documents written."))
+        step = max(batch, 10_000)
+
+        def progress(done: int) -> None:
+            if done % step < batch:
+                self.stdout.write(f"  {done:,}")
+
+        written = refresh_all(batch_size=batch, progress=progress)
+        self.stdout.write(self.style.SUCCESS(f"{written:,} search documents made."))
