@@ -254,6 +254,10 @@ def suggestion_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Suggestion %(ref)s registered.") % {"ref": suggestion})
             return redirect("suggestions:detail", pk=suggestion.pk)
+    # A double click whose first submission was saved while this one was being checked: the
+    # form now finds "its" number taken; send it where the first one went instead.
+    if request.method == "POST" and (first_url := previous_submission(request)):
+        return redirect(first_url)
     return render(request, "suggestions/form.html", {
         "form": form, "title": _("Register a suggestion"), "check_similar": True,
     })
