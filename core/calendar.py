@@ -39,16 +39,16 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import gettext as _
 
-from .formatting import chinese_date
 from .models import CalendarDay, CalendarYear
 
 logger = logging.getLogger(__name__)
 
 HOLIDAY = CalendarDay.Kind.HOLIDAY
 WORKDAY = CalendarDay.Kind.WORKDAY
-WEEKDAYS = "一二三四五六日"
 
 # Sent with ``dates`` (a frozenset of the dates whose kind changed) and ``actor`` (the user who
 # changed them, or None); receivers return how many deadlines they moved.
@@ -64,8 +64,25 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def weekday_name(day: datetime.date) -> str:
-    """星期一 … 星期日"""
-    return "星期" + WEEKDAYS[day.weekday()]
+    """星期一 … 星期日 (Monday … Sunday in English)"""
+    return formats.date_format(day, "l")
+
+
+def local_date(day: datetime.date) -> str:
+    """2026年10月1日 in Chinese, Oct. 1, 2026 in English."""
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+def holiday_name(note: str) -> str:
+    """A holiday's note in the page's language: the package's holidays (stored in Chinese, as
+    the official notices name them) have English names too; a note typed in the admin stays."""
+    if not note or (get_language() or "zh").startswith("zh"):
+        return note
+    try:
+        from chinese_calendar import Holiday
+    except ImportError:
+        return note
+    return {holiday.chinese: holiday.value for holiday in Holiday}.get(note, note)
 
 
 class WorkCalendar:
@@ -154,10 +171,14 @@ class WorkCalendar:
         working weekday): 国庆节假期, 星期六, 星期日，国庆节调休上班."""
         special = self.special(day)
         if special is not None and special[0] == HOLIDAY:
-            return f"{special[1]}假期" if special[1] else "法定节假日"
+            if special[1]:
+                return _("%(holiday)s holiday") % {"holiday": holiday_name(special[1])}
+            return _("public holiday")
         if special is not None and day.weekday() >= 5:
-            return f"{weekday_name(day)}，{special[1]}调休上班" if special[1] else (
-                f"{weekday_name(day)}，调休上班")
+            if special[1]:
+                return _("%(weekday)s, a make-up working day for %(holiday)s") % {
+                    "weekday": weekday_name(day), "holiday": holiday_name(special[1])}
+            return _("%(weekday)s, a make-up working day") % {"weekday": weekday_name(day)}
         if special is None and day.weekday() >= 5:
             return weekday_name(day)
         return ""
@@ -180,19 +201,27 @@ class Deadline:
         return self.due != self.nominal
 
     def explanation(self) -> str:
-        """交办 2026年7月1日 + 3个月 = 2026年10月1日（国庆节假期），顺延至2026年10月8日"""
+        """交办 2026年7月1日 + 3个月 = 2026年10月1日（国庆节假期），顺延至2026年10月8日; in
+        the active language (the day's reason too: see ``WorkCalendar.describe``)."""
         if self.months is not None:
-            head = f"{self.label} {chinese_date(self.basis)}" if self.label else chinese_date(self.basis)
-            text = f"{head} + {self.months}个月 = {chinese_date(self.nominal)}"
+            basis = local_date(self.basis)
+            if self.label:
+                basis = _("%(label)s %(date)s") % {"label": self.label, "date": basis}
+            text = ngettext("%(basis)s + %(months)d month = %(nominal)s",
+                            "%(basis)s + %(months)d months = %(nominal)s", self.months) % {
+                "basis": basis, "months": self.months, "nominal": local_date(self.nominal)}
         else:
-            text = f"{self.label}至{chinese_date(self.nominal)}"
+            text = _("%(label)s to %(date)s") % {"label": self.label,
+                                                 "date": local_date(self.nominal)}
         if self.reason:
-            text += f"（{self.reason}）"
+            text = _("%(text)s (%(reason)s)") % {"text": text, "reason": self.reason}
         if self.moved:
-            text += f"，顺延至{chinese_date(self.due)}"
+            text = _("%(text)s, moved to the next working day: %(due)s") % {
+                "text": text, "due": local_date(self.due)}
         if self.unknown_years:
-            years = "、".join(str(year) for year in self.unknown_years)
-            text += f"；{years}年的节假日安排尚未录入，仅按周末计算"
+            years = pgettext("list separator", ", ").join(str(y) for y in self.unknown_years)
+            text = _("%(text)s; the holidays of %(years)s are not entered yet: counted on "
+                     "weekends only") % {"text": text, "years": years}
         return text
 
 

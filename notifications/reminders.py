@@ -10,42 +10,21 @@ it inserted itself (by its batch token) and writes their notifications and deliv
 from __future__ import annotations
 
 import datetime
-import importlib
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from suggestions.models import AWAITING_REPLY, CoHandling, Status, Suggestion
+from suggestions.models import AWAITING_REPLY, CoHandling, Status, Suggestion, due_soon_horizon
 
 from . import services
 from .models import Kind, Notification, Reminder
 
 # Where the co-handling opinion can still be given (the co_opinion move's statuses).
 CO_OPINION_OPEN = (Status.ASSIGNED, Status.HANDLING, Status.REHANDLING)
-CALENDAR_MODULES = ("core.calendar", "core.workdays", "core.working_days")
-
-
-def add_working_days(day: datetime.date, days: int) -> datetime.date:
-    """core's working-day calendar when it has one (public holidays, make-up days), else the
-    weekdays-only count of suggestions.workflow."""
-    for path in CALENDAR_MODULES:
-        try:
-            module = importlib.import_module(path)
-        except ModuleNotFoundError as error:
-            if error.name == path:
-                continue
-            raise
-        function = getattr(module, "add_working_days", None)
-        if function is not None:
-            return function(day, days)
-    from suggestions.workflow import add_working_days as weekdays_only
-
-    return weekdays_only(day, days)
 
 
 def _reminded(stage: str, suggestion: str) -> Exists:
@@ -85,8 +64,7 @@ def co_opinion_candidates(stage: str, due: dict) -> QuerySet:
 
 def stages(today: datetime.date) -> list[tuple[str, Callable, dict, str]]:
     """(stage, candidates, due-date filter, URL name of the page where the action is)."""
-    horizon = add_working_days(today, settings.REMINDER_DAYS_BEFORE)
-    soon = {"due_on__gte": today, "due_on__lte": horizon}
+    soon = {"due_on__gte": today, "due_on__lte": due_soon_horizon(today)}
     late = {"due_on__lt": today}
     return [
         (Kind.DUE_SOON, reply_candidates, soon, "suggestions:detail"),

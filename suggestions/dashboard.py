@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from core.roles import Role, role_of, user_unit_id
 
 from . import report
-from .models import CongressSession, Status, Suggestion
+from .models import CongressSession, Status, Suggestion, due_soon_horizon
 
 RATE_LABELS = {
     "replied_rate": gettext_lazy("Reply rate"),
@@ -92,19 +92,20 @@ def _rate_text(counts: dict, key: str) -> str:
     return f"{counts[key]}（{counts[rate.part]}/{counts[rate.whole]}）"
 
 
-def by_session(queryset) -> list[tuple[CongressSession, dict]]:
+def by_session(queryset, horizon) -> list[tuple[CongressSession, dict]]:
     """The report's totals per session, oldest first, for the trend."""
     sessions = CongressSession.objects.filter(
         pk__in=queryset.order_by().values("session_id").distinct()
     ).order_by("year", "term", "meeting")
-    return [(session, report.totals(queryset.filter(session=session))) for session in sessions]
+    return [(session, report.totals(queryset.filter(session=session), horizon))
+            for session in sessions]
 
 
-def ranked_units(queryset, key: str) -> tuple[list[dict], list[dict]]:
+def ranked_units(queryset, key: str, horizon) -> tuple[list[dict], list[dict]]:
     """Units leading at least REPORT_MIN_ITEMS assigned suggestions, best rate first; the rest
     apart, unranked (a rate over two items says little)."""
     minimum = getattr(settings, "REPORT_MIN_ITEMS", 5)
-    rows = report.by_unit(queryset)
+    rows = report.by_unit(queryset, horizon)
     rate = report.RATE_BY_KEY[key]
     ranked = [row for row in rows if row["assigned"] >= minimum and row[rate.whole]]
     ranked.sort(key=lambda row: (-(report.ratio(row, rate) or 0), -row[rate.whole], row["unit"]))
@@ -115,7 +116,8 @@ def ranked_units(queryset, key: str) -> tuple[list[dict], list[dict]]:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     queryset, unit = _scope(request.user)
-    total = report.totals(queryset)
+    horizon = due_soon_horizon()  # the calendar, read once for every figure below
+    total = report.totals(queryset, horizon)
     statuses = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
     status_chart = Chart(_("By status"), [
         Bar(str(label), statuses.get(value, 0), str(statuses.get(value, 0)), f"status={value}")
@@ -129,7 +131,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         Bar(report.category_heading(category), count, str(count), f"result={category}")
         for category, count in total["categories"]
     ])
-    sessions = by_session(queryset)
+    sessions = by_session(queryset, horizon)
     trends = [
         Chart(str(RATE_LABELS[key]), [
             Bar(session.name, _rate_value(counts, key), _rate_text(counts, key),
@@ -141,7 +143,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     rankings = []
     if unit is None:
         for key in ("on_time_rate", "satisfied_rate"):
-            ranked, others = ranked_units(queryset, key)
+            ranked, others = ranked_units(queryset, key, horizon)
             rankings.append({"title": RATE_LABELS[key], "key": key, "ranked": ranked,
                              "others": others, "rate": report.RATE_BY_KEY[key]})
     overdue = list(

@@ -6,7 +6,15 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from . import search as text_search
-from .models import CoHandling, CongressSession, HandlingUnit, Status, Suggestion, Topic
+from .models import (
+    CoHandling,
+    CongressSession,
+    HandlingUnit,
+    Status,
+    Suggestion,
+    Topic,
+    due_soon_label,
+)
 from .report import category_heading
 
 # ?sort=…: each order ends with the id, so pages never share or skip a row. Number and due
@@ -105,7 +113,7 @@ class SuggestionFilter(django_filters.FilterSet):
         label=_("Overdue"), method="by_overdue", widget=yes_no()
     )
     due_soon = django_filters.BooleanFilter(
-        label=_("Due within 15 days"), method="by_due_soon", widget=yes_no()
+        label=due_soon_label(), method="by_due_soon", widget=yes_no()
     )
     sort = django_filters.ChoiceFilter(
         label=_("Sort by"), choices=SORT_CHOICES, method="sort_by",

@@ -13,9 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
+from core.calendar import add_working_days
 from core.sanitize import sanitize_html
 from core.uploads import validate_seal_image
 
@@ -239,8 +241,8 @@ class SuggestionQuerySet(models.QuerySet):
     def overdue(self) -> SuggestionQuerySet:
         return self.filter(overdue_q())
 
-    def due_soon(self, days: int = 15) -> SuggestionQuerySet:
-        return self.filter(due_soon_q(days))
+    def due_soon(self) -> SuggestionQuerySet:
+        return self.filter(due_soon_q())
 
     def figures(self) -> dict:
         """The figures offices report (see ``suggestions.report``)."""
@@ -254,13 +256,27 @@ def overdue_q() -> Q:
     return Q(status__in=AWAITING_REPLY, due_on__lt=timezone.localdate())
 
 
-def due_soon_q(days: int = 15) -> Q:
-    """Awaiting a reply and due within ``days`` days (not yet overdue)."""
+def due_soon_horizon(today: datetime.date | None = None) -> datetime.date:
+    """The last due date counted as due soon: ``REMINDER_DAYS_BEFORE`` working days ahead, the
+    window the reminders use too, so the list, the to-do and the reminders agree."""
+    return add_working_days(today or timezone.localdate(), settings.REMINDER_DAYS_BEFORE)
+
+
+def _due_soon_label() -> str:
+    days = settings.REMINDER_DAYS_BEFORE
+    return ngettext("Due within %(days)d working day", "Due within %(days)d working days",
+                    days) % {"days": days}
+
+
+due_soon_label = lazy(_due_soon_label, str)
+
+
+def due_soon_q(horizon: datetime.date | None = None) -> Q:
+    """Awaiting a reply, not yet overdue, and due by ``horizon`` (``due_soon_horizon()``: pass
+    it in where several conditions are built at once, to read the calendar once)."""
     today = timezone.localdate()
-    return Q(
-        status__in=AWAITING_REPLY, due_on__gte=today,
-        due_on__lte=today + datetime.timedelta(days=days),
-    )
+    return Q(status__in=AWAITING_REPLY, due_on__gte=today,
+             due_on__lte=horizon or due_soon_horizon(today))
 
 
 class Suggestion(models.Model):

@@ -11,7 +11,8 @@ file. Every figure counts suggestions, each once:
   default; see ``deciding_rating``) of the latest reply rated; 满意率 is reported both as
   满意 alone and as 满意 or 基本满意, both over the rated suggestions;
 - A/B/C/D: the handling result of the latest reply sent;
-- overdue and due within 15 days: awaiting a reply, past or near the due date.
+- overdue and due soon: awaiting a reply, past the due date or within ``REMINDER_DAYS_BEFORE``
+  working days of it.
 
 Co-handling (协办) is counted by co-handling unit, over the same suggestions: the suggestions
 co-handled, the written opinions submitted, those submitted by the opinion's own due date
@@ -31,6 +32,7 @@ others follow, unranked.
 
 from __future__ import annotations
 
+import datetime
 import io
 from dataclasses import dataclass
 
@@ -40,7 +42,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .models import AWAITING_REPLY, REPLIED, CoHandling, Rating, Status, due_soon_q, overdue_q
+from .models import (
+    AWAITING_REPLY,
+    REPLIED,
+    CoHandling,
+    Rating,
+    Status,
+    due_soon_horizon,
+    due_soon_q,
+    overdue_q,
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,8 @@ def share(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
-def _measures() -> dict:
+def _measures(horizon: datetime.date | None = None) -> dict:
+    """The counts per row; ``horizon``: the due-soon window's end (read once per report)."""
     measures = {
         "total": Count("pk"),
         "assigned": Count("pk", filter=~Q(status=Status.REGISTERED)),
@@ -109,7 +121,7 @@ def _measures() -> dict:
         "basically": Count("pk", filter=Q(rating=Rating.BASICALLY)),
         "unsatisfied": Count("pk", filter=Q(rating=Rating.UNSATISFIED)),
         "overdue": Count("pk", filter=overdue_q()),
-        "due_soon": Count("pk", filter=due_soon_q()),
+        "due_soon": Count("pk", filter=due_soon_q(horizon)),
     }
     # Indexed names: the configured categories may be any text (甲/乙/丙).
     for index, category in enumerate(settings.HANDLING_CATEGORIES):
@@ -144,17 +156,17 @@ def _finish(counts: dict) -> dict:
     return counts
 
 
-def totals(queryset: QuerySet) -> dict:
+def totals(queryset: QuerySet, horizon: datetime.date | None = None) -> dict:
     """The figures over all of ``queryset``."""
-    return _finish(queryset.order_by().aggregate(**_measures()))
+    return _finish(queryset.order_by().aggregate(**_measures(horizon)))
 
 
-def by_unit(queryset: QuerySet) -> list[dict]:
+def by_unit(queryset: QuerySet, horizon: datetime.date | None = None) -> list[dict]:
     """The figures per lead unit (assigned suggestions only), largest load first."""
     rows = (
         queryset.filter(lead_unit__isnull=False).order_by()
         .values("lead_unit_id", "lead_unit__name")
-        .annotate(**_measures())
+        .annotate(**_measures(horizon))
         .order_by("-assigned", "lead_unit__name")
     )
     return [_finish(dict(row, unit=row["lead_unit__name"])) for row in rows]
@@ -184,15 +196,16 @@ def table(queryset: QuerySet) -> tuple[list[dict], dict]:
     first, by ``RANK_BY``; ``rank`` is None for a unit below ``REPORT_MIN_ITEMS``), and the
     total row. Three queries, however many suggestions and units, on ``reading_database()``."""
     queryset = queryset.using(reading_database())
-    rows = {row["lead_unit_id"]: row for row in by_unit(queryset)}
-    total = totals(queryset)
+    horizon = due_soon_horizon()
+    rows = {row["lead_unit_id"]: row for row in by_unit(queryset, horizon)}
+    total = totals(queryset, horizon)
     co_keys = [key for key, _label in CO_COLUMNS]
     for key in co_keys:
         total[key] = 0
     for co in co_by_unit(queryset):
         row = rows.get(co["unit_id"])
         if row is None:  # a unit that only co-handles: no figures as lead unit
-            zero = dict.fromkeys(_measures(), 0)
+            zero = dict.fromkeys(_measures(horizon), 0)
             row = rows[co["unit_id"]] = _finish(dict(zero, lead_unit_id=co["unit_id"],
                                                      unit=co["unit__name"]))
         for key in co_keys:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
@@ -16,7 +14,16 @@ from core import todo
 from core.roles import Role, role_of
 from core.todo import Group
 
-from .models import AWAITING_REPLY, CoHandling, Rating, Status, Suggestion, due_soon_q, overdue_q
+from .models import (
+    AWAITING_REPLY,
+    CoHandling,
+    Rating,
+    Status,
+    Suggestion,
+    due_soon_label,
+    due_soon_q,
+    overdue_q,
+)
 from .workflow import LEAD_UNIT
 
 OFFICE = frozenset({Role.OFFICE, Role.ADMIN})
@@ -74,7 +81,7 @@ todo.register(
     Group("rehandling", _("Re-handling after an unsatisfied rating"), STAFF,
           lambda user: Q(status=Status.REHANDLING) & LEAD_UNIT.q(user), order=60),
     Group("overdue", _("Overdue"), OFFICE | STAFF, _own_or_all(overdue_q), order=80, urgent=True),
-    Group("due_soon", _("Due within 15 days"), OFFICE | STAFF, _own_or_all(due_soon_q), order=90),
+    Group("due_soon", due_soon_label(), OFFICE | STAFF, _own_or_all(due_soon_q), order=90),
 )
 
 TOTAL_CACHE_SECONDS = 30
@@ -88,10 +95,6 @@ def total_for(user) -> int:
         total = sum(todo.counts(Suggestion.objects.visible_to(user), user).values())
         cache.set(key, total, TOTAL_CACHE_SECONDS)
     return total
-
-
-def days_left(due_on: datetime.date | None) -> int | None:
-    return (due_on - timezone.localdate()).days if due_on else None
 
 
 @login_required
@@ -108,8 +111,6 @@ def todo_page(request: HttpRequest) -> HttpResponse:
         if not count:
             continue
         rows = list(todo.items(base, user, each).order_by("due_on", "pk")[:10])
-        for row in rows:
-            row.days_left = days_left(row.due_on) if row.status in AWAITING_REPLY else None
         sections.append({"group": each, "count": count, "rows": rows})
     cache.set(f"todo-total:{user.pk}", sum(counts.values()), TOTAL_CACHE_SECONDS)
     return render(request, "suggestions/todo.html", {

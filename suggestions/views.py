@@ -43,7 +43,7 @@ from .forms import (
     ReassignForm,
     SuggestionForm,
 )
-from .models import CoHandling, Event, Suggestion
+from .models import CoHandling, Event, Suggestion, due_soon_label
 from .timeline import timeline_for
 
 # Moves offered in their own section of the page rather than in the side panel.
@@ -164,7 +164,7 @@ def suggestion_list(request: HttpRequest) -> HttpResponse:
     return render(request, "suggestions/list.html", {
         "filter": filterset, "page": page, "query": query.urlencode(),
         **list_navigation(request.GET, page),
-        "figures": figures,
+        "figures": figures, "due_soon_label": due_soon_label(),
         "can_register": is_coordinator(request.user),
         "can_export": is_coordinator(request.user),
     })

@@ -45,9 +45,13 @@ def add_working_days(day: datetime.date, days: int) -> datetime.date:
 # --- Deadlines: computed on the working calendar, kept with what they run from ---
 
 # How the explanation names what a limit runs from (交办 2026年7月1日 + 3个月 = …).
-DUE_LABELS = {DueRule.ASSIGN: "交办", DueRule.REASSIGN: "重新交办", DueRule.REHANDLE: "重新办理",
-              DueRule.EXTENSION: "延期"}
-CO_OPINION_LABEL = "交办"
+DUE_LABELS = {
+    DueRule.ASSIGN: pgettext_lazy("deadline basis", "Assigned"),
+    DueRule.REASSIGN: pgettext_lazy("deadline basis", "Reassigned"),
+    DueRule.REHANDLE: pgettext_lazy("deadline basis", "Re-handling from"),
+    DueRule.EXTENSION: pgettext_lazy("deadline basis", "Extended"),
+}
+CO_OPINION_LABEL = DUE_LABELS[DueRule.ASSIGN]
 
 
 def set_due(suggestion: Suggestion, rule: str, basis: datetime.date, months: int | None = None,
@@ -71,7 +75,7 @@ def due_deadline(suggestion: Suggestion, *, calendar: workcal.WorkCalendar | Non
 
 
 def due_explanation(suggestion: Suggestion) -> str:
-    """How the due date in force was computed, in Chinese (shown under it): 交办 2026年7月1日
+    """How the due date in force was computed (shown under it): 交办 2026年7月1日
     + 3个月 = 2026年10月1日（国庆节假期），顺延至2026年10月8日. Empty when unknown."""
     deadline = due_deadline(suggestion)
     if deadline is None or deadline.due != suggestion.due_on:

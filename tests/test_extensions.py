@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from core import rules
 from core.models import CalendarDay
@@ -155,14 +156,17 @@ def test_an_approval_moves_the_due_date_and_the_deputies_see_it(handling, login)
     assert not event.internal and "经研究同意延期" in event.note
     assert event.object_label == "2026-04-10 → 2026-06-30"
     assert workflow.due_explanation(handling) == "延期至2026年6月30日"
-    # Every deputy on the suggestion sees it on their timeline, and the new date.
+    # Every deputy on the suggestion sees it on their timeline, and the new date, explained in
+    # the page's language.
+    with translation.override("en"):
+        assert workflow.due_explanation(handling) == "Extended to June 30, 2026"
     for username in ("deputy", "other_deputy"):
         client = login(username)
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         response = client.get(url(handling, ""))
         assert any(entry.title == "The deadline for the reply was extended."
                    for entry in response.context["timeline"]), username
-        assert "延期至2026年6月30日" in response.content.decode()
+        assert "Extended to June 30, 2026" in response.content.decode()
 
 
 def test_at_most_once(handling, login):

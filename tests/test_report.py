@@ -323,9 +323,11 @@ def test_the_report_costs_three_queries_however_many_rows(world):
     from suggestions.report import table
 
     def queries() -> int:
+        """Queries of the figures (the working calendar's read for the due-soon window, one
+        per calendar year it spans, aside)."""
         with CaptureQueriesContext(connection) as captured:
             table(Suggestion.objects.all())
-        return len(captured)
+        return len([q for q in captured if "core_calendarday" not in q["sql"]])
 
     few = queries()
     session = Suggestion.objects.first().session

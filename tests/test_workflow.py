@@ -228,12 +228,25 @@ def test_office_watches_deadlines(demo, login):
 
     from django.utils import timezone
 
+    from django.conf import settings
+
+    from core.calendar import add_working_days
+
     today = timezone.localdate()
+    # Due soon: within REMINDER_DAYS_BEFORE working days on the calendar (holidays off).
+    window = settings.REMINDER_DAYS_BEFORE
     Suggestion.objects.filter(number=121).update(due_on=today - datetime.timedelta(days=1))
-    Suggestion.objects.filter(number=122).update(due_on=today + datetime.timedelta(days=10))
+    Suggestion.objects.filter(number=122).update(due_on=add_working_days(today, window))
+    Suggestion.objects.filter(number=123).update(due_on=add_working_days(today, window + 1))
     client = login("office")
     assert [s.number for s in client.get("/suggestions/", {"overdue": "true"}).context["page"]] == [121]
     soon = client.get("/suggestions/", {"due_soon": "true"}).context["page"]
     assert [s.number for s in soon] == [122]
-    figures = client.get("/suggestions/").context["figures"]
+    response = client.get("/suggestions/")
+    figures = response.context["figures"]
     assert figures["overdue"] == 1 and figures["due_soon"] == 1
+    # Every row awaiting a reply says how long is left, or how late it is.
+    page = response.content.decode()
+    assert "超期1天" in page
+    assert f"剩余{(add_working_days(today, window) - today).days}天" in page
+    assert f"{window}个工作日内到期" in page

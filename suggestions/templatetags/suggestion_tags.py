@@ -1,8 +1,10 @@
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from core.formatting import chinese_date
 from core.sanitize import sanitize_html
+from suggestions.models import AWAITING_REPLY, due_soon_horizon
 
 register = template.Library()
 
@@ -31,11 +33,18 @@ def todo_link(group, suggestion) -> str:
     return reverse("suggestions:detail", args=[suggestion.pk])
 
 
-@register.inclusion_tag("suggestions/_days_left.html")
-def days_left_tag(days: int | None) -> dict:
-    """剩余N天 / 今天到期 / 超期N天, for a suggestion awaiting a reply."""
-    return {"days": days, "overdue": days is not None and days < 0,
-            "late": abs(days) if days is not None else None}
+@register.inclusion_tag("suggestions/_days_left.html", takes_context=True)
+def days_left_tag(context, suggestion) -> dict:
+    """剩余N天 / 今天到期 / 超期N天 for a suggestion awaiting a reply (nothing otherwise),
+    marked "soon" within the due-soon window of the list's filter and the reminders."""
+    if not suggestion.due_on or suggestion.status not in AWAITING_REPLY:
+        return {"days": None}
+    # Once per page: the window's end is a calendar lookup.
+    if "due_soon_horizon" not in context.render_context:
+        context.render_context["due_soon_horizon"] = due_soon_horizon()
+    days = (suggestion.due_on - timezone.localdate()).days
+    return {"days": days, "overdue": days < 0, "late": abs(days),
+            "soon": suggestion.due_on <= context.render_context["due_soon_horizon"]}
 
 
 @register.simple_tag
