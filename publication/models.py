@@ -7,10 +7,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from replies.models import Reply, ReplyStatus
+from suggestions.fields import SearchDocumentField
 from suggestions.models import Disclosure
+from suggestions.search import build_document
 
 # 同意公开 and 主动公开 are published; 依申请公开 only on request, 不予公开 never.
 PUBLISHED_DISCLOSURES = (Disclosure.AGREED, Disclosure.ACTIVE)
+
+
+def document_of(title: str, text: str) -> str:
+    """What the public search finds a publication by: its published (redacted) words only."""
+    return build_document([title, text])
 
 
 class PublicationQuerySet(models.QuerySet):
@@ -44,6 +51,11 @@ class Publication(models.Model):
     public_title = models.CharField(_("title"), max_length=300)
     public_text = models.TextField(_("text"))
     updated_at = models.DateTimeField(auto_now=True)
+    # The public search's tokens (as the suggestions' search makes them: see suggestions.search),
+    # of the published title and text only; kept by save().
+    search_document = SearchDocumentField(
+        _("search document"), blank=True, default="", editable=False
+    )
 
     objects = PublicationQuerySet.as_manager()
 
@@ -54,6 +66,12 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return self.public_title
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_document = document_of(self.public_title, self.public_text)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_document"}
+        super().save(*args, **kwargs)
 
     @property
     def is_public(self) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
+from itertools import chain
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from core import rules
 from core.formatting import body_blocks
 from core.http import pdf_response, perform
 from replies.models import Reply
+from suggestions import search as text_search
 from suggestions.models import CongressSession, HandlingUnit
 
 from . import services
@@ -46,7 +47,7 @@ def published() -> object:
 @require_GET
 def public_list(request: HttpRequest) -> HttpResponse:
     form = PublicSearchForm(request.GET or None)
-    found = published().defer("public_text")
+    found = published().defer("public_text", "search_document")
     if form.is_valid():
         data = form.cleaned_data
         if data["session"]:
@@ -55,9 +56,15 @@ def public_list(request: HttpRequest) -> HttpResponse:
             found = found.filter(reply__issuing_unit=data["unit"])
         if data["number"]:
             found = found.filter(reply__suggestion__number=data["number"])
-        for term in (data["q"] or "").split():
-            # Only the published (redacted) text is searched: nothing removed can be found.
-            found = found.filter(Q(public_title__icontains=term) | Q(public_text__icontains=term))
+        # Only the published (redacted) words are in the search document: nothing removed
+        # can be found. Every term must match; two-character words are an index lookup.
+        terms = text_search.parse(data["q"] or "")
+        condition = text_search.text_condition(
+            found, chain.from_iterable(t.exact for t in terms),
+            chain.from_iterable(t.prefixes for t in terms),
+        ) if terms else None
+        if condition is not None:
+            found = found.filter(condition)
     page = Paginator(found.order_by("-publish_on", "-pk"), 20).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -133,3 +133,18 @@ def test_a_replaced_reply_is_no_longer_published(demo, client, user):
     second = send_letter(user, number=120, body_extra="第二次答复。")
     assert client.get(f"/public/{first.publication.pk}/").status_code == 404
     assert client.get(f"/public/{second.publication.pk}/").status_code == 200
+
+
+def test_the_public_search_finds_published_words_and_nothing_removed(demo, client, login, user):
+    reply = send_letter(user, body_extra="新建萤火虫观察站二百个，覆盖城区灯塔公园。")
+    found = lambda q: [p.pk for p in client.get("/public/", {"q": q}).context["page"]]  # noqa: E731
+    publication = reply.publication
+    # Two-character words, several terms (every one must match), and a word of the title.
+    assert found("灯塔") == [publication.pk]
+    assert found("萤火 公园") == [publication.pk]
+    assert found("萤火 火车") == []
+    assert publication.pk in found("回复")
+    # A passage the office removes can no longer be found, though the rest still can.
+    login("office").post(f"/public/{publication.pk}/redact/", {"passage": "覆盖城区灯塔公园"})
+    assert found("灯塔") == []
+    assert found("萤火") == [publication.pk]

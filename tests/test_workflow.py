@@ -226,9 +226,8 @@ def test_admin_pages_open(demo, login, path):
 def test_office_watches_deadlines(demo, login):
     import datetime
 
-    from django.utils import timezone
-
     from django.conf import settings
+    from django.utils import timezone
 
     from core.calendar import add_working_days
 

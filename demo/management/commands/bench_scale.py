@@ -8,8 +8,10 @@ it is there at the asked scale. Prints one ``name: value`` line per figure:
 
 - in process (the Django test Client through the real middleware, DEBUG off), the median of
   interleaved rounds: the office's list, a search, a unit's and a deputy's list, a
-  suggestion's page, the report by unit, and the Django admin's changelist of the same
-  suggestions as the reference (``list_vs_admin``);
+  suggestion's page, the report by unit, the to-do page of the office and of a unit's staff,
+  the dashboard, the public's list of published replies and a search of it, and the Django
+  admin's changelist of the same suggestions as the reference
+  (``list_vs_admin``);
 - the ledger download and the import command (rows per second), when they exist;
 - under load: gunicorn (2 workers) on 127.0.0.1 and ``wrk`` for ``--load-seconds`` per target,
   with a session cookie made here; ``/healthz`` is the floor the pages are compared with, and
@@ -182,7 +184,8 @@ class Command(BaseCommand):
         from django.test import Client
 
         client = Client()
-        client.force_login(user)
+        if user is not None:  # None: an anonymous visitor
+            client.force_login(user)
         return client
 
     def get(self, client, url: str) -> None:
@@ -240,6 +243,7 @@ class Command(BaseCommand):
         present = seed_volume.volume_count()
         if present == scale:
             self.note(f"Reusing the {present:,} volume suggestions already here.")
+            self.ensure_publications()
             return
         if present:
             self.note(f"{present:,} volume suggestions here, {scale:,} wanted: regenerating.")
@@ -247,6 +251,18 @@ class Command(BaseCommand):
         started = time.perf_counter()
         seed_volume.seed(scale, log=self.note)
         self.emit("seed_s", time.perf_counter() - started)
+
+    def ensure_publications(self) -> None:
+        """Volume data made before seed_volume published the sent replies: publish them."""
+        from django.db.models import Max, Min
+
+        from publication.models import Publication
+
+        volume = seed_volume.volume_suggestions()
+        if Publication.objects.filter(reply__suggestion__in=volume).exists():
+            return
+        bounds = volume.aggregate(first=Min("pk"), last=Max("pk"))
+        seed_volume.publish_sent(bounds["first"], bounds["last"] + 1, log=self.note)
 
     def targets(self) -> dict:
         """The users and the suggestion the pages are measured for: the busiest unit and
@@ -293,16 +309,26 @@ class Command(BaseCommand):
 
     def in_process(self, targets: dict, rounds: int) -> None:
         office = self.client(targets["office"])
+        staff = self.client(targets["staff"])
         pages = {
             "list_ms": (office, "/suggestions/"),
             "list_search_ms": (office, f"/suggestions/?q={SEARCH_WORD}"),
-            "staff_list_ms": (self.client(targets["staff"]), "/suggestions/"),
+            "staff_list_ms": (staff, "/suggestions/"),
             "deputy_list_ms": (self.client(targets["deputy"]), "/suggestions/"),
             "detail_ms": (office, f"/suggestions/{targets['detail'].pk}/"),
             # The same page for its lead unit's handler (no office-only sections).
             "detail_staff_ms": (self.client(targets["detail_staff"]),
                                 f"/suggestions/{targets['detail'].pk}/"),
             "report_ms": (office, "/suggestions/report/"),
+            # What awaits the office and the busiest unit's staff (targets ≤ 60 ms), and the
+            # office's dashboard (≤ 250 ms).
+            "todo_ms": (office, "/todo/"),
+            "todo_staff_ms": (staff, "/todo/"),
+            "dashboard_ms": (office, "/dashboard/"),
+            "dashboard_staff_ms": (staff, "/dashboard/"),
+            # The public's published replies (no login): the list and a two-character search.
+            "public_list_ms": (self.client(None), "/public/"),
+            "public_search_ms": (self.client(None), f"/public/?q={SEARCH_WORD}"),
             "admin_changelist_ms": (self.client(targets["admin"]), "/admin/suggestions/suggestion/"),
         }
         queries = {}

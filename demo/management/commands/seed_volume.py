@@ -858,6 +858,37 @@ def refresh_derived(first_id: int, next_id: int, log) -> None:
             f"({time.perf_counter() - started:.0f} s)")
 
 
+def publish_sent(first_id: int, next_id: int, log, batch: int = 2000) -> int:
+    """Sent replies that allow it are published when they are sent (an effect of the send
+    move, which COPY bypasses): their publications, redacted and searchable as the move makes
+    them."""
+    from publication.models import PUBLISHED_DISCLOSURES, Publication, document_of
+    from publication.services import refresh_text
+    from replies.models import Reply
+
+    started = time.perf_counter()
+    sent = (
+        Reply.objects.filter(suggestion_id__gte=first_id, suggestion_id__lt=next_id, status="sent",
+                             disclosure__in=PUBLISHED_DISCLOSURES, publication__isnull=True)
+        .only("pk", "title", "doc_number", "salutation", "body", "signer_name", "handler_name",
+              "contact_phone", "issuing_unit_name", "letter_date", "copy_to", "category",
+              "disclosure", "sent_at")
+        .order_by("pk")
+    )
+    rows, written = [], 0
+    for reply in sent.iterator(chunk_size=batch):
+        publication = Publication(reply=reply, publish_on=timezone.localtime(reply.sent_at).date())
+        refresh_text(publication)
+        publication.search_document = document_of(publication.public_title, publication.public_text)
+        rows.append(publication)
+        if len(rows) >= batch:
+            written += len(Publication.objects.bulk_create(rows))
+            rows = []
+    written += len(Publication.objects.bulk_create(rows))
+    log(f"  publications: {written:,} ({time.perf_counter() - started:.0f} s)")
+    return written
+
+
 def statuses_for(rng: random.Random, session_index: int, count: int) -> list[str]:
     mix = STATUS_MIX[session_index]
     values = rng.choices(list(mix), weights=list(mix.values()), k=count)
@@ -901,15 +932,18 @@ def seed(total: int, *, seed_value: int = 20260101, log=print, batch: int = 2000
             flush(table)
         reset_sequences(generator.tables)
         refresh_derived(generator.first_suggestion_id, generator.suggestions.next_id, log)
+        publish_sent(generator.first_suggestion_id, generator.suggestions.next_id, log)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics and visibility maps: the planner's estimates and index-only scans.
+        from publication.models import Publication
         from suggestions.models import CongressSession, Deputy, HandlingUnit, StaffMember
 
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for table in generator.tables:
                 cursor.execute(f"VACUUM (ANALYZE) {quote(table.model._meta.db_table)}")
-            for model in (CongressSession, HandlingUnit, Deputy, StaffMember, get_user_model()):
+            for model in (CongressSession, HandlingUnit, Deputy, StaffMember, get_user_model(),
+                          Publication):
                 cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
     counts = {table.model._meta.db_table: table.written for table in generator.tables}
     counts["seconds"] = round(time.perf_counter() - started, 1)
