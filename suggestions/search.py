@@ -511,13 +511,18 @@ def similar_to(title: str, content: str = "", session=None, exclude_pk=None, lim
         if score >= MIN_SCORE:
             scored.append((score, pk))
     scored.sort(key=lambda item: (-item[0], -item[1]))
-    top = scored[:limit]
+    return with_similarity([(pk, round(score, 3)) for score, pk in scored[:limit]])
+
+
+def with_similarity(scores: list[tuple[int, float]]) -> list[Suggestion]:
+    """The suggestions of (pk, similarity) pairs, in that order, each with ``.similarity``
+    (one that no longer exists is left out)."""
     found = Suggestion.objects.select_related("session", "lead_deputy", "lead_unit").in_bulk(
-        [pk for _score, pk in top]
+        [pk for pk, _score in scores]
     )
     result = []
-    for score, pk in top:
-        suggestion = found[pk]
-        suggestion.similarity = round(score, 3)
-        result.append(suggestion)
+    for pk, score in scores:
+        if pk in found:
+            found[pk].similarity = score
+            result.append(found[pk])
     return result

@@ -1,5 +1,7 @@
 """Similar suggestions (suggestions.search.similar_to) and the office's links between them."""
 
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -211,9 +213,9 @@ def test_the_detail_page_costs_the_same_with_more_links(texts, login, user):
     near = texts["near"]
     url = f"/suggestions/{near.pk}/"
     rules.run(near, "link", user=user("office"), other=texts["unrelated"], kind="similar")
-    client.get(url)
 
     def count():
+        client.get(url)  # the similar suggestions' ranking is then cached: compare like with like
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200
         return len(captured)
@@ -223,3 +225,30 @@ def test_the_detail_page_costs_the_same_with_more_links(texts, login, user):
         rules.run(near, "link", user=user("office"), other=Suggestion.objects.get(number=number),
                   kind="merged")
     assert count() == few
+
+
+def test_the_similar_ranking_is_kept_until_a_suggestion_is_registered_or_changed(texts, login, user):
+    from suggestions.search import similar_to
+
+    client = login("office")
+    near = texts["near"]
+    url = f"/suggestions/{near.pk}/"
+    first = [s.pk for s in client.get(url).context["similar"]]
+    assert first  # the fixture's texts rank some
+
+    def ranked() -> int:
+        """How many rankings a page view computed."""
+        calls = []
+        with mock.patch("suggestions.search.similar_to",
+                        side_effect=lambda *a, **k: calls.append(1) or similar_to(*a, **k)):
+            assert [s.pk for s in client.get(url).context["similar"]] == first
+        return len(calls)
+
+    assert ranked() == 0
+    near.title += "（修改）"
+    near.save()
+    assert ranked() == 1
+    Suggestion.objects.create(session=near.session, number=999, title="无关的新建议",
+                              content="<p>内容</p>", lead_deputy=near.lead_deputy)
+    assert ranked() == 1
+    assert ranked() == 0
