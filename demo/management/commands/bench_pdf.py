@@ -29,8 +29,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=15, help="renders per measurement")
-        parser.add_argument("--letters", type=int, default=240, help="letters in the bulk export")
-        parser.add_argument("--workers", type=int, default=0, help="export processes (0: cores)")
+        parser.add_argument("--letters", type=int, default=240,
+                            help="letters rendered and stored by the first export")
 
     def handle(self, *args, **options):
         if options["runs"] < 1 or options["letters"] < 1:
@@ -98,7 +98,7 @@ class Command(BaseCommand):
             times.append(time.perf_counter() - start)
         self.emit("consultation_pdf_ms", _median_ms(times))
 
-        self.bulk(reply, options["letters"], options["workers"])
+        self.bulk(reply, options["letters"])
 
     def compare(self, reply, renderer, runs: int):
         """Plain WeasyPrint and ours on the same letter, interleaved so noise hits both."""
@@ -149,24 +149,21 @@ class Command(BaseCommand):
         self.emit("signed_letter_ms", _median_ms(archival_times))
         self.emit("signed_letter_extra_ms", _median_ms(archival_times) - _median_ms(plain_times))
 
-    def bulk(self, seed_reply, letters: int, workers: int) -> None:
-        """Export ``letters`` signed letters through the real export path (all cores)."""
-        from documents.export import DirectoryWriter, default_workers, export_replies
+    def bulk(self, seed_reply, letters: int) -> None:
+        """Export ``letters`` signed letters that were never stored (as if signed before
+        letters were kept): the export renders and stores each once, one at a time."""
+        from documents.export import DirectoryWriter, export_replies
         from replies.models import Reply
 
         make_signed_copies(seed_reply, letters - 1)
-        replies = Reply.objects.signed().select_related("suggestion__session", "issuing_unit")
-        workers = workers or default_workers()
+        replies = Reply.objects.signed()
         with tempfile.TemporaryDirectory(prefix="bench-export-") as directory:
             start = time.perf_counter()
-            count = export_replies(
-                replies, DirectoryWriter(Path(directory)), workers=workers, note="bench_pdf"
-            )
+            count = export_replies(replies, DirectoryWriter(Path(directory)), note="bench_pdf")
             elapsed = time.perf_counter() - start
             files = len(list(Path(directory).glob("*.pdf")))
         self.emit("bulk_letters", count)
         self.emit("bulk_files", files)
-        self.emit("bulk_workers", workers)
         self.emit("bulk_seconds", elapsed)
         self.emit("bulk_letters_per_min", count / elapsed * 60)
 
