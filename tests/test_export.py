@@ -262,3 +262,15 @@ def test_prune_exports_removes_old_jobs_and_their_files(db, user, settings, tmp_
     call_command("prune_exports", "--days", "7")
     assert not ExportJob.objects.filter(pk=old.pk).exists() and not old_file.exists()
     assert ExportJob.objects.filter(pk=new.pk).exists() and new_file.exists()
+
+
+def test_a_signed_reply_without_a_verification_code_is_exported_as_the_view_renders_it(
+        demo, tmp_path):
+    from demo.management.commands.bench_pdf import make_signed_copies
+
+    (odd,) = make_signed_copies(demo.replies.get(), 1)
+    Reply.objects.filter(pk=odd.pk).update(verification_code=None)  # no code: nothing to store
+    call_command("export_replies", "--out", str(tmp_path), stdout=io.StringIO())
+    odd = Reply.objects.select_related("suggestion__session").get(pk=odd.pk)
+    assert (tmp_path / odd.pdf_filename()).read_bytes().startswith(b"%PDF-")
+    assert not SignedLetter.objects.filter(reply=odd).exists()
