@@ -1,5 +1,6 @@
 """Bulk export of signed replies: the command, and the background export for the office."""
 
+import hashlib
 import io
 import zipfile
 
@@ -7,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from documents.models import ExportJob
+from documents.models import ExportJob, SignedLetter
+from replies.models import Reply
 from suggestions.models import Event
 
 SEED_FILE = "市八届人大一次会议第120号建议的回复.pdf"
@@ -54,19 +56,103 @@ def test_export_command_refuses_unknown_filters(demo, tmp_path):
     assert not export_events().exists()
 
 
-def test_export_command_renders_in_parallel_processes(demo, tmp_path):
+def zipped_letters(archive) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as zipped:
+        return {name: zipped.read(name) for name in zipped.namelist()}
+
+
+def stored_digest(name: str) -> str:
+    """The SHA-256 recorded for the stored letter exported as ``name``."""
+    letters = SignedLetter.objects.select_related("reply__suggestion__session")
+    (letter,) = [letter for letter in letters if letter.reply.pdf_filename() == name]
+    return letter.sha256
+
+
+def test_export_zips_the_stored_letters_as_they_are_served(demo, tmp_path, login, monkeypatch):
     from demo.management.commands.bench_pdf import make_signed_copies
 
+    # Three letters signed before letters were stored: the export stores them first, once.
     make_signed_copies(demo.replies.get(), 3)
-    call_command("export_replies", "--out", str(tmp_path), "--workers", "2", "--zip",
-                 stdout=io.StringIO())
-    (archive,) = tmp_path.glob("*.zip")
-    with zipfile.ZipFile(archive) as zipped:
-        names = zipped.namelist()
-        assert SEED_FILE in names and len(names) == 4
-        assert all(zipped.read(name).startswith(b"%PDF-") for name in names)
-        assert len({zipped.read(name) for name in names}) == 4
-    assert export_events().count() == 4
+    call_command("export_replies", "--out", str(tmp_path / "first"), "--zip", stdout=io.StringIO())
+    assert SignedLetter.objects.filter(backfilled=True).count() == 3
+    (archive,) = (tmp_path / "first").glob("*.zip")
+    exported = zipped_letters(archive)
+    assert SEED_FILE in exported and len(exported) == 4
+    for name, data in exported.items():
+        assert hashlib.sha256(data).hexdigest() == stored_digest(name)
+    staff = login("office")
+    for reply in Reply.objects.signed():
+        served = staff.get(reverse("replies:pdf", args=[reply.pk]))
+        body = b"".join(served.streaming_content) if served.streaming else served.content
+        assert body == exported[reply.pdf_filename()]
+
+    # Nothing is rendered again: a second export with the renderer broken is the same bytes.
+    from documents import letters, pdf
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered")
+
+    monkeypatch.setattr(pdf, "reply_html", no_rendering)
+    monkeypatch.setattr(letters, "render_archival", no_rendering)
+    call_command("export_replies", "--out", str(tmp_path / "again"), "--zip", stdout=io.StringIO())
+    (again,) = (tmp_path / "again").glob("*.zip")
+    assert zipped_letters(again) == exported
+    assert SignedLetter.objects.count() == 4
+    assert export_events().count() == 8
+
+
+def interrupt_on_read(monkeypatch, nth: int) -> None:
+    """Ctrl-C while the ``nth`` letter is read from storage."""
+    from documents import letters
+
+    real_read, reads = letters.read_letter, []
+
+    def read(letter):
+        reads.append(letter)
+        if len(reads) == nth:
+            raise KeyboardInterrupt
+        return real_read(letter)
+
+    monkeypatch.setattr(letters, "read_letter", read)
+
+
+def test_an_interrupted_zip_export_is_deleted(demo, tmp_path, monkeypatch):
+    from demo.management.commands.bench_pdf import make_signed_copies
+
+    make_signed_copies(demo.replies.get(), 5)
+    interrupt_on_read(monkeypatch, 3)
+    with pytest.raises(CommandError, match="中断.*未完成的压缩包已删除"):
+        call_command("export_replies", "--out", str(tmp_path), "--zip", "--workers", "2",
+                     stdout=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+    assert not export_events().exists()  # the batch in progress is rolled back
+
+
+def test_an_interrupted_directory_export_leaves_only_whole_letters(demo, tmp_path, monkeypatch):
+    from demo.management.commands.bench_pdf import make_signed_copies
+
+    make_signed_copies(demo.replies.get(), 5)
+    interrupt_on_read(monkeypatch, 4)
+    with pytest.raises(CommandError, match="中断"):
+        call_command("export_replies", "--out", str(tmp_path), "--workers", "1",
+                     stdout=io.StringIO())
+    written = list(tmp_path.iterdir())
+    assert len(written) == 3 and all(path.suffix == ".pdf" for path in written)
+    for path in written:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == stored_digest(path.name)
+
+
+def test_a_damaged_stored_letter_stops_the_export(demo, tmp_path):
+    from django.core.files.storage import storages
+
+    letter = SignedLetter.objects.get(reply__suggestion=demo)
+    storage = storages["default"]
+    storage.delete(letter.file.name)
+    storage.save(letter.file.name, io.BytesIO(b"%PDF-1.7 not the signed letter"))
+    with pytest.raises(CommandError, match="存档文件缺失或已损坏"):
+        call_command("export_replies", "--out", str(tmp_path), "--zip", stdout=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+    assert not export_events().exists()
 
 
 def test_office_exports_the_filtered_list_as_a_zip(demo, login, exports):
@@ -92,8 +178,9 @@ def test_office_exports_the_filtered_list_as_a_zip(demo, login, exports):
     download = client.get(reverse("documents:export_download", args=[job.pk]))
     assert download.status_code == 200
     assert download["Content-Type"] == "application/zip"
-    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as zipped:
-        assert zipped.namelist() == [SEED_FILE]
+    exported = zipped_letters(io.BytesIO(b"".join(download.streaming_content)))
+    assert list(exported) == [SEED_FILE]
+    assert hashlib.sha256(exported[SEED_FILE]).hexdigest() == stored_digest(SEED_FILE)
     event = export_events(suggestion=demo).get()
     assert event.actor.username == "office"
 
@@ -175,3 +262,15 @@ def test_prune_exports_removes_old_jobs_and_their_files(db, user, settings, tmp_
     call_command("prune_exports", "--days", "7")
     assert not ExportJob.objects.filter(pk=old.pk).exists() and not old_file.exists()
     assert ExportJob.objects.filter(pk=new.pk).exists() and new_file.exists()
+
+
+def test_a_signed_reply_without_a_verification_code_is_exported_as_the_view_renders_it(
+        demo, tmp_path):
+    from demo.management.commands.bench_pdf import make_signed_copies
+
+    (odd,) = make_signed_copies(demo.replies.get(), 1)
+    Reply.objects.filter(pk=odd.pk).update(verification_code=None)  # no code: nothing to store
+    call_command("export_replies", "--out", str(tmp_path), stdout=io.StringIO())
+    odd = Reply.objects.select_related("suggestion__session").get(pk=odd.pk)
+    assert (tmp_path / odd.pdf_filename()).read_bytes().startswith(b"%PDF-")
+    assert not SignedLetter.objects.filter(reply=odd).exists()

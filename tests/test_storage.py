@@ -68,7 +68,7 @@ def test_a_units_seal_is_read_from_the_storage(demo, off_disk):
 
 
 def test_an_export_zip_is_saved_to_downloaded_from_and_pruned_from_the_storage(
-        demo, login, user, off_disk):
+        off_disk, demo, login, user):  # off_disk first: the demo's signed letter is stored there
     from documents.tasks import run_export_job
 
     job = ExportJob.objects.create(created_by=user("office"), filters={"session": [str(demo.session_id)]})
@@ -90,10 +90,11 @@ def test_an_export_zip_is_saved_to_downloaded_from_and_pruned_from_the_storage(
     assert not exports.exists(job.file_name) and not ExportJob.objects.filter(pk=job.pk).exists()
 
 
-def test_the_office_export_screens_use_the_exports_storage(demo, login, off_disk):
+def test_the_office_export_screens_use_the_exports_storage(off_disk, demo, login):
     client = login("office")
     response = client.post(reverse("documents:export_start") + f"?session={demo.session_id}")
     job = ExportJob.objects.get()
+    assert job.status == ExportJob.Status.DONE
     assert response["Location"] == reverse("documents:export_job", args=[job.pk])
     assert storages["exports"].exists(job.file_name)
     storages["exports"].delete(job.file_name)

@@ -7,6 +7,8 @@ memory for SQLite), so it works on a fresh checkout and never touches real data.
 
 from __future__ import annotations
 
+import gc
+import re
 import statistics
 import tempfile
 import time
@@ -29,14 +31,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=15, help="renders per measurement")
-        parser.add_argument("--letters", type=int, default=240, help="letters in the bulk export")
-        parser.add_argument("--workers", type=int, default=0, help="export processes (0: cores)")
+        parser.add_argument("--letters", type=int, default=240,
+                            help="letters rendered and stored by the first export")
+        parser.add_argument("--export-letters", type=int, default=10000,
+                            help="stored letters in the export from storage")
 
     def handle(self, *args, **options):
-        if options["runs"] < 1 or options["letters"] < 1:
+        if min(options["runs"], options["letters"], options["export_letters"]) < 1:
             from django.core.management.base import CommandError
 
-            raise CommandError("--runs and --letters must be at least 1.")
+            raise CommandError("--runs, --letters and --export-letters must be at least 1.")
         old_name = connection.creation.create_test_db(
             verbosity=0, autoclobber=True, serialize=False
         )
@@ -98,7 +102,8 @@ class Command(BaseCommand):
             times.append(time.perf_counter() - start)
         self.emit("consultation_pdf_ms", _median_ms(times))
 
-        self.bulk(reply, options["letters"], options["workers"])
+        self.bulk(reply, options["letters"])
+        self.export(reply, options["export_letters"])
 
     def compare(self, reply, renderer, runs: int):
         """Plain WeasyPrint and ours on the same letter, interleaved so noise hits both."""
@@ -149,35 +154,65 @@ class Command(BaseCommand):
         self.emit("signed_letter_ms", _median_ms(archival_times))
         self.emit("signed_letter_extra_ms", _median_ms(archival_times) - _median_ms(plain_times))
 
-    def bulk(self, seed_reply, letters: int, workers: int) -> None:
-        """Export ``letters`` signed letters through the real export path (all cores)."""
-        from documents.export import DirectoryWriter, default_workers, export_replies
+    def bulk(self, seed_reply, letters: int) -> None:
+        """Export ``letters`` signed letters that were never stored (as if signed before
+        letters were kept): the export renders and stores each once, one at a time."""
+        from documents.export import DirectoryWriter, export_replies
         from replies.models import Reply
 
         make_signed_copies(seed_reply, letters - 1)
-        replies = Reply.objects.signed().select_related("suggestion__session", "issuing_unit")
-        workers = workers or default_workers()
+        replies = Reply.objects.signed()
         with tempfile.TemporaryDirectory(prefix="bench-export-") as directory:
             start = time.perf_counter()
-            count = export_replies(
-                replies, DirectoryWriter(Path(directory)), workers=workers, note="bench_pdf"
-            )
+            count = export_replies(replies, DirectoryWriter(Path(directory)), note="bench_pdf")
             elapsed = time.perf_counter() - start
             files = len(list(Path(directory).glob("*.pdf")))
         self.emit("bulk_letters", count)
         self.emit("bulk_files", files)
-        self.emit("bulk_workers", workers)
         self.emit("bulk_seconds", elapsed)
         self.emit("bulk_letters_per_min", count / elapsed * 60)
 
+    def export(self, seed_reply, letters: int) -> None:
+        """Export ``letters`` stored letters into a zip through the real export path: letters
+        per minute, and how much the process's peak resident memory grew while it ran."""
+        from documents import letters as stored
+        from documents.export import ZipWriter, export_replies, signed_replies
+        from documents.models import SignedLetter
+        from replies.models import Reply
 
-def make_signed_copies(reply, count: int) -> None:
-    """``count`` more suggestions of the seed's session, each with a signed copy of the letter."""
+        seed = SignedLetter.objects.select_related("reply").get(reply=seed_reply)
+        data = stored.read_letter(seed)  # from the storage it was signed into
+        with tempfile.TemporaryDirectory(prefix="bench-letters-") as media, \
+                override_settings(STORAGES={**settings.STORAGES, "default": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": media}}}):
+            store_shared_copies(seed, data, letters, Path(media))
+            replies = signed_replies(Reply.objects.filter(verification_code__startswith="EXPORT"))
+            with tempfile.TemporaryDirectory(prefix="bench-zip-") as out:
+                gc.collect()
+                baseline = rss_mib("VmRSS")
+                reset_peak_rss()
+                start = time.perf_counter()
+                count = export_replies(replies, ZipWriter(Path(out) / "letters.zip"),
+                                       note="bench_pdf")
+                elapsed = time.perf_counter() - start
+                peak = rss_mib("VmHWM")
+                size = (Path(out) / "letters.zip").stat().st_size
+        self.emit("export_letters", count)
+        self.emit("export_zip_mib", size / 2**20)
+        self.emit("export_seconds", elapsed)
+        self.emit("export_letters_per_min", count / elapsed * 60)
+        self.emit("export_rss_baseline_mib", baseline)
+        self.emit("export_peak_mib", peak - baseline)
+
+
+def make_signed_copies(reply, count: int, *, first: int = 10000, code: str = "BENCH") -> list:
+    """``count`` more suggestions of the seed's session, numbered from ``first``, each with a
+    signed copy of the letter (verification codes ``code``0000000, …; no stored letter)."""
     from replies.models import Reply
     from suggestions.models import Suggestion
 
     seed = reply.suggestion
-    first = 10000
     suggestions = Suggestion.objects.bulk_create([
         Suggestion(
             session=seed.session, number=first + i, title=seed.title, content=seed.content,
@@ -197,12 +232,44 @@ def make_signed_copies(reply, count: int) -> None:
                 "handler_name", "contact_phone", "issuing_unit", "issuing_unit_name",
                 "letter_date", "copy_to", "status", "signed_at", "signed_by",
             )},
-            verification_code=f"BENCH{i:07d}",
+            verification_code=f"{code}{i:07d}",
         )
         copy.suggestion = suggestion
         copy.content_hash = copy.compute_hash()
         copies.append(copy)
     Reply.objects.bulk_create(copies)
+    if copies and copies[0].pk is None:
+        copies = list(Reply.objects.filter(verification_code__startswith=code).order_by("pk"))
+    return copies
+
+
+def store_shared_copies(seed, data: bytes, count: int, directory: Path) -> None:
+    """``count`` signed copies of the ``seed`` letter's reply whose stored letters are its
+    bytes ``data`` under a name of their own: hard links to one file in ``directory`` (the
+    default storage's root), so 10,000 letters cost 10,000 rows and no disk space."""
+    from documents.models import SignedLetter
+
+    shared = directory / "letters" / "bench" / "shared.pdf"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(data)
+    rows = []
+    for copy in make_signed_copies(seed.reply, count, first=100000, code="EXPORT"):
+        name = f"letters/bench/{copy.pk}.pdf"
+        (directory / name).hardlink_to(shared)
+        rows.append(SignedLetter(reply=copy, file=name, sha256=seed.sha256, size=len(data),
+                                 pdf_variant=seed.pdf_variant))
+    SignedLetter.objects.bulk_create(rows, batch_size=1000)
+
+
+def rss_mib(field: str) -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MiB."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start VmHWM again from the current resident size (Linux ≥ 4.0)."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def pdf_facts(data: bytes) -> dict:

@@ -1,9 +1,11 @@
 """Export signed reply letters as PDFs into a directory (or a zip), with progress.
 
-    python manage.py export_replies --out DIR [--session NAME] [--unit NAME] [--zip FILE]
+    python manage.py export_replies --out DIR [--session NAME] [--unit NAME] [--zip]
 
 With no filter, every signed (or sent) reply is exported, named like
-市八届人大一次会议第120号建议的回复.pdf. Each export is recorded in the suggestion's audit log.
+市八届人大一次会议第120号建议的回复.pdf: the stored files, as signed (documents.export). Each
+export is recorded in the suggestion's audit log. Ctrl-C stops it: a partial zip is deleted
+(whole PDFs already written to the directory stay), and the command exits with an error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
-    help = "Export signed reply letters as PDF files (one per reply), using every core."
+    help = "Export signed reply letters as PDF files (one per reply), as stored at sign-off."
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, help="directory to write the PDFs into")
@@ -33,7 +35,7 @@ class Command(BaseCommand):
             "--zip", action="store_true", help="write one zip file into --out instead of PDFs"
         )
         parser.add_argument(
-            "--workers", type=int, default=0, help="rendering processes (default: one per core)"
+            "--workers", type=int, default=0, help="storage reads in parallel (default: 4)"
         )
 
     def handle(self, *args, **options):
@@ -49,7 +51,7 @@ class Command(BaseCommand):
         if out.exists() and not out.is_dir():
             raise CommandError(_("--out must be a directory: %(path)s is a file.") % {"path": out})
         if options["workers"] < 0:
-            raise CommandError(_("--workers must be 0 (one per core) or more."))
+            raise CommandError(_("--workers must be 0 (the default) or more."))
         try:
             replies = signed_replies(session=options["session"], unit=options["unit"],
                                      all_versions=options["all_versions"])
@@ -73,10 +75,13 @@ class Command(BaseCommand):
             writer = DirectoryWriter(out)
 
         started = time.monotonic()
+        done = 0
         interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
         step = max(1, total // 20)
 
-        def progress(done: int, total: int, name: str) -> None:
+        def progress(count: int, total: int, name: str) -> None:
+            nonlocal done
+            done = count
             if done == 0:
                 return
             if interactive:
@@ -87,10 +92,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"[{done}/{total}] {name}")
             sys.stdout.flush()
 
-        count = export_replies(
-            replies, writer, workers=options["workers"] or None, progress=progress,
-            note="export_replies command",
-        )
+        try:
+            count = export_replies(
+                replies, writer, workers=options["workers"] or None, progress=progress,
+                note="export_replies command",
+            )
+        except KeyboardInterrupt:
+            if interactive:
+                self.stdout.write("")  # end the progress line
+            message = (_("Interrupted after %(done)d of %(total)d letters; the partial zip was "
+                         "deleted.") if options["zip"] else
+                       _("Interrupted after %(done)d of %(total)d letters; those are in %(path)s."))
+            raise CommandError(message % {"done": done, "total": total, "path": out}) from None
+        except ExportError as error:
+            raise CommandError(str(error)) from error
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(
             _("Exported %(count)d replies to %(target)s in %(seconds).1f s (%(rate).0f per minute).")
