@@ -88,3 +88,24 @@ def test_after_login_everyone_lands_on_their_to_do(demo, client, username):
     response = client.post("/accounts/login/", {"username": username, "password": "a-long-test-password"})
     assert response["Location"] == "/todo/"
     assert client.get("/")["Location"] == "/todo/"
+
+
+def test_the_todo_page_costs_the_same_however_many_items(demo, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login("office")
+
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/todo/").status_code == 200
+        return len(captured)
+
+    few = queries()
+    registered = Suggestion.objects.get(number=124)
+    for number in range(200, 230):
+        Suggestion.objects.create(session=registered.session, number=number, title="待交办",
+                                  content="<p>内容</p>", lead_deputy=registered.lead_deputy)
+    assert queries() == few
+    assert todo_of(login, "office")["to_assign"][:3] == [124, 200, 201]
