@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import OuterRef, Q
 from django.utils.functional import Promise
 
 from . import rules
@@ -63,8 +63,9 @@ def move_q(model: type[models.Model], name: str, user, *, via: str = "suggestion
         return None
     if not via:
         return condition
-    related = model._default_manager.filter(condition, **{via: OuterRef("pk")})
-    return Q(Exists(related))
+    # IN (sub-select), not EXISTS: PostgreSQL runs it once and hashes it, where a correlated
+    # EXISTS inside the groups' ORs is run again for every suggestion the user can see.
+    return Q(pk__in=model._default_manager.filter(condition).values(via))
 
 
 def counts(queryset: models.QuerySet, user) -> dict[str, int]:

@@ -132,6 +132,12 @@ class Reply(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["suggestion", "version"], name="unique_reply_version"),
         ]
+        # The to-do lists and the rules ask "replies in these statuses (of this unit)" at
+        # 10^5 suggestions: a draft to revise, a letter to sign or send (without it, a
+        # sequential scan of every reply per question).
+        indexes = [
+            models.Index(fields=["status", "issuing_unit", "suggestion"], name="reply_status_unit"),
+        ]
 
     def __str__(self) -> str:
         suffix = f"（第{self.version}版）" if self.version > 1 else ""
