@@ -21,7 +21,7 @@ from core.rules import Move, WorkflowError
 from replies.models import Reply
 from suggestions.workflow import COORDINATORS, add_working_days, record_event
 
-from .models import PUBLISHED_DISCLOSURES, Publication
+from .models import PUBLISHED_DISCLOSURES, Publication, publications_changed
 
 MASK = "＊＊＊"
 
@@ -73,7 +73,12 @@ def _publish_on(sent: datetime.date) -> datetime.date:
 
 
 def _schedule(reply: Reply, user, params: dict) -> None:
-    """Effect of sending a reply: it is published unless its disclosure says otherwise."""
+    """Effect of sending a reply: earlier letters published for the suggestion are replaced;
+    this one is published unless its disclosure says otherwise."""
+    if Publication.objects.filter(
+        reply__suggestion_id=reply.suggestion_id, reply__version__lt=reply.version,
+    ).update(replaced=True):
+        publications_changed()
     if reply.disclosure not in PUBLISHED_DISCLOSURES:
         return
     sent = timezone.localtime(params.get("at") or timezone.now()).date()

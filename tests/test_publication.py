@@ -86,6 +86,8 @@ def test_the_office_withholds_with_a_reason_and_can_publish_again(demo, client, 
     assert event.note == "涉及企业商业秘密" and event.actor.username == "office"
     office.post(f"/public/{publication.pk}/republish/")
     assert anonymous.get(f"/public/{publication.pk}/").status_code == 200
+    # The list's (cached) count follows at once.
+    assert [p.pk for p in anonymous.get("/public/").context["page"]] == [publication.pk]
 
 
 def test_withholding_needs_a_reason_and_the_office(demo, login):

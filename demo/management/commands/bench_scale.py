@@ -263,6 +263,8 @@ class Command(BaseCommand):
             return
         bounds = volume.aggregate(first=Min("pk"), last=Max("pk"))
         seed_volume.publish_sent(bounds["first"], bounds["last"] + 1, log=self.note)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Publication._meta.db_table)}")
 
     def targets(self) -> dict:
         """The users and the suggestion the pages are measured for: the busiest unit and

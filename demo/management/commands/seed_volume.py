@@ -31,6 +31,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 MARK = "【压测】"
@@ -885,6 +886,12 @@ def publish_sent(first_id: int, next_id: int, log, batch: int = 2000) -> int:
             written += len(Publication.objects.bulk_create(rows))
             rows = []
     written += len(Publication.objects.bulk_create(rows))
+    # A reply re-handled and sent again replaces the letter sent before it.
+    newer = Reply.objects.filter(suggestion_id=OuterRef("reply__suggestion_id"),
+                                 version__gt=OuterRef("reply__version"), status="sent")
+    Publication.objects.filter(reply__suggestion_id__gte=first_id,
+                               reply__suggestion_id__lt=next_id).filter(Exists(newer)).update(
+        replaced=True)
     log(f"  publications: {written:,} ({time.perf_counter() - started:.0f} s)")
     return written
 
