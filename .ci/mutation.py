@@ -33,10 +33,10 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
 - ``consultation_update``'s ``only_if={"signature__in": [...]}`` and its ``ONLINE → PENDING``
   branch: the ``edit`` move (sources pending, paper) already refuses a confirmed record, and
   confirming raises ``lock_version``, so a form opened before the confirmation is stale anyway.
-- ``Machine.add``/``Machine.extend``/``machine()`` as the apps call them run at import, before
-  mutmut switches a mutant on (its workers are forked after the import);
-  test_rules_engine.test_a_machine_holds_what_is_added_and_extended kills them on a machine of
-  its own.
+- ``Machine.add``/``Machine.extend``/``Machine.load_related``/``machine()`` as the apps call
+  them run at import, before mutmut switches a mutant on (its workers are forked after the
+  import); test_rules_engine.test_a_machine_holds_what_is_added_and_extended kills them on a
+  machine of its own.
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 

@@ -245,6 +245,11 @@ def test_a_machine_holds_what_is_added_and_extended(demo):
     assert extended.effects == accept.effects + (effect,)
     assert (extended.sources, extended.roles, extended.target) == (
         accept.sources, accept.roles, accept.target)
+    # Relations the apps' effects read are loaded with the locked row: each once, in order.
+    assert mach.related == ()
+    mach.load_related("lead_unit", "session")
+    mach.load_related("session", "lead_deputy")
+    assert mach.related == ("lead_unit", "session", "lead_deputy")
 
 
 # --- What some moves change besides the status ---
