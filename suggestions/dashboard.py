@@ -94,18 +94,16 @@ def _rate_text(counts: dict, key: str) -> str:
 
 def by_session(queryset, horizon) -> list[tuple[CongressSession, dict]]:
     """The report's totals per session, oldest first, for the trend."""
-    sessions = CongressSession.objects.filter(
-        pk__in=queryset.order_by().values("session_id").distinct()
-    ).order_by("year", "term", "meeting")
-    return [(session, report.totals(queryset.filter(session=session), horizon))
-            for session in sessions]
+    figures = report.by_session(queryset, horizon)
+    sessions = CongressSession.objects.filter(pk__in=figures).order_by("year", "term", "meeting")
+    return [(session, figures[session.pk]) for session in sessions]
 
 
-def ranked_units(queryset, key: str, horizon) -> tuple[list[dict], list[dict]]:
-    """Units leading at least REPORT_MIN_ITEMS assigned suggestions, best rate first; the rest
-    apart, unranked (a rate over two items says little)."""
+def ranked_units(rows: list[dict], key: str) -> tuple[list[dict], list[dict]]:
+    """Of the report's rows by unit: units leading at least REPORT_MIN_ITEMS assigned
+    suggestions, best rate first; the rest apart, unranked (a rate over two items says
+    little)."""
     minimum = getattr(settings, "REPORT_MIN_ITEMS", 5)
-    rows = report.by_unit(queryset, horizon)
     rate = report.RATE_BY_KEY[key]
     ranked = [row for row in rows if row["assigned"] >= minimum and row[rate.whole]]
     ranked.sort(key=lambda row: (-(report.ratio(row, rate) or 0), -row[rate.whole], row["unit"]))
@@ -142,8 +140,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     rankings = []
     if unit is None:
+        units = report.by_unit(queryset, horizon)
         for key in ("on_time_rate", "satisfied_rate"):
-            ranked, others = ranked_units(queryset, key, horizon)
+            ranked, others = ranked_units(units, key)
             rankings.append({"title": RATE_LABELS[key], "key": key, "ranked": ranked,
                              "others": others, "rate": report.RATE_BY_KEY[key]})
     overdue = list(

@@ -172,6 +172,12 @@ def by_unit(queryset: QuerySet, horizon: datetime.date | None = None) -> list[di
     return [_finish(dict(row, unit=row["lead_unit__name"])) for row in rows]
 
 
+def by_session(queryset: QuerySet, horizon: datetime.date | None = None) -> dict[int, dict]:
+    """The figures per session, in one query: {session id: figures}."""
+    rows = queryset.order_by().values("session_id").annotate(**_measures(horizon))
+    return {row["session_id"]: _finish(dict(row)) for row in rows}
+
+
 def co_by_unit(queryset: QuerySet) -> list[dict]:
     """The co-handling figures per co-handling unit, over the suggestions of ``queryset``."""
     return list(

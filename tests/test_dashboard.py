@@ -75,3 +75,10 @@ def test_the_dashboard_costs_the_same_for_more_suggestions(demo, login, user):
         Suggestion.objects.create(session=session, number=number, title="关于测试的建议",
                                   content="<p>内容</p>", lead_deputy=Deputy.objects.first())
     assert queries() == few
+    # More sessions in the trend: still the same queries (one per figure, not per session).
+    for year in (2023, 2024):
+        later = CongressSession.objects.create(name=f"市八届人大{year - 2020}次会议", term=8,
+                                               meeting=year - 2020, year=year)
+        Suggestion.objects.create(session=later, number=1, title="关于测试的建议",
+                                  content="<p>内容</p>", lead_deputy=Deputy.objects.first())
+    assert queries() == few
