@@ -92,7 +92,7 @@ def total_for(user) -> int:
     key = f"todo-total:{user.pk}"
     total = cache.get(key)
     if total is None:
-        total = sum(todo.counts(Suggestion.objects.visible_to(user), user).values())
+        total = sum(todo.counts(Suggestion.objects.visible_to(user, narrow=True), user).values())
         cache.set(key, total, TOTAL_CACHE_SECONDS)
     return total
 
@@ -101,7 +101,7 @@ def total_for(user) -> int:
 def todo_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     base = (
-        Suggestion.objects.visible_to(user)
+        Suggestion.objects.visible_to(user, narrow=True)
         .select_related("session", "lead_deputy", "lead_unit").defer("content")
     )
     counts = todo.counts(base, user)

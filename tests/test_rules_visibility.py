@@ -30,13 +30,16 @@ def numbers(queryset):
 
 
 @pytest.mark.parametrize("username", sorted(SUGGESTIONS))
-def test_suggestions_visible_to_each_role(demo, username):
-    assert numbers(Suggestion.objects.visible_to(user(username))) == SUGGESTIONS[username]
+@pytest.mark.parametrize("narrow", [False, True])
+def test_suggestions_visible_to_each_role(demo, username, narrow):
+    found = Suggestion.objects.visible_to(user(username), narrow=narrow)
+    assert numbers(found) == SUGGESTIONS[username]
 
 
 def test_nobody_else_sees_a_suggestion(demo):
     assert not Suggestion.objects.visible_to(user("anonymous")).exists()
     assert not Suggestion.objects.visible_to(no_role_user()).exists()
+    assert not Suggestion.objects.visible_to(no_role_user(), narrow=True).exists()
     inactive = user("office")
     inactive.is_active = False
     assert not Suggestion.objects.visible_to(inactive).exists()
