@@ -37,10 +37,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core import rules
+from core.calendar import WorkCalendar
 from core.rules import WorkflowError
 from core.sanitize import html_to_text, sanitize_html
 
 from .models import CongressSession, Deputy, HandlingUnit, Status, Suggestion, Topic
+from .search import refreshed_together
 from .workflow import record_event
 
 # The columns, by the Chinese headings offices use (the first is the template's). These are
@@ -722,39 +724,52 @@ def commit(data: bytes, name: str = "", *, user) -> Plan:
         raise ImportRefused(result)
     if not result.writes:
         return result  # the same file again: nothing to do, nothing to log
-    note = _("Imported from %(file)s") % {"file": name} if name else ""
-    try:
-        for row in result.rows:
-            if row.action == Action.CREATE:
-                row.existing = Suggestion.objects.create(
-                    session=row.session, number=row.number, title=row.title, content=row.content,
-                    lead_deputy=row.lead_deputy, topic=row.topic,
-                )
-                record_event(row.existing, actor=user, action="register", note=note)
-        # Co-signers by deputy rather than by row: a few statements for the whole file, through
-        # the ORM's related manager, so m2m_changed (the search index) hears of every one.
-        cosigned: dict[int, tuple[Deputy, list[int]]] = {}
-        for row in result.rows:
-            if row.action == Action.CREATE:
-                for deputy in row.co_deputies:
-                    cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
-        for deputy, ids in cosigned.values():
-            deputy.cosigned_suggestions.add(*ids)
-        for row in result.rows:
-            if row.assigns:
-                rules.run(row.existing, "assign", user=user, unit=row.lead_unit,
-                          co_units=list(row.co_units), on=row.assigned_on)
-    except WorkflowError as error:
-        raise ImportConflict(
-            _("Row %(line)d could not be assigned: %(reason)s Nothing was imported.")
-            % {"line": row.line, "reason": error.message}
-        ) from error
+    with refreshed_together():  # the search documents of all rows, made once at the end
+        _register(result.rows, user, name)
+        _assign(result.rows, user)
     counts = result.counts
     record_event(
         None, actor=user, action="import", internal=True, object_label=(name or "")[:200],
         note=_("%(create)d created, %(assign)d assigned, %(unchanged)d unchanged.") % counts,
     )
     return result
+
+
+def _register(rows: list[Row], user, name: str) -> None:
+    """The new suggestions, each with its "register" event, and their co-signers."""
+    note = _("Imported from %(file)s") % {"file": name} if name else ""
+    for row in rows:
+        if row.action == Action.CREATE:
+            row.existing = Suggestion.objects.create(
+                session=row.session, number=row.number, title=row.title, content=row.content,
+                lead_deputy=row.lead_deputy, topic=row.topic,
+            )
+            record_event(row.existing, actor=user, action="register", note=note)
+    # Co-signers by deputy rather than by row: a few statements for the whole file, through
+    # the ORM's related manager, so m2m_changed (the search index) hears of every one.
+    cosigned: dict[int, tuple[Deputy, list[int]]] = {}
+    for row in rows:
+        if row.action == Action.CREATE:
+            for deputy in row.co_deputies:
+                cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
+    for deputy, ids in cosigned.values():
+        deputy.cosigned_suggestions.add(*ids)
+
+
+def _assign(rows: list[Row], user) -> None:
+    """The rows with a 交办日期, assigned through the rule engine as the assign page does."""
+    calendar = WorkCalendar()  # read once for every row's deadlines
+    for row in rows:
+        if not row.assigns:
+            continue
+        try:
+            rules.run(row.existing, "assign", user=user, unit=row.lead_unit,
+                      co_units=list(row.co_units), on=row.assigned_on, calendar=calendar)
+        except WorkflowError as error:
+            raise ImportConflict(
+                _("Row %(line)d could not be assigned: %(reason)s Nothing was imported.")
+                % {"line": row.line, "reason": error.message}
+            ) from error
 
 
 # --- The template ---------------------------------------------------------------------------
