@@ -42,6 +42,7 @@ def on_assign(suggestion: Suggestion, user, params: dict) -> None:
     """Assign / reassign: the lead unit's staff; the co-units' staff, once per suggestion, are
     asked for their opinion. One query finds them all (with the opinion's due date, and
     whether they were asked before), two inserts write it."""
+    services.write_pending(suggestion)  # "asked" below reads them
     awaited = CoHandling.objects.filter(
         suggestion_id=suggestion.pk, required=True, submitted_at__isnull=True
     ).exclude(unit_id=suggestion.lead_unit_id)
@@ -202,6 +203,8 @@ def install(suggestion_machine: rules.Machine | None = None,
     # with the locked row rather than by one more query per move.
     suggestion_machine.load_related("session")
     reply_machine.load_related("suggestion__session")
+    # Many moves together (an import): their notifications written once, at the end.
+    rules.batch_with(services.written_together)
     hooked = _extend(suggestion_machine, SUGGESTION_HOOKS)
     extension = _extend(suggestion_machine, EXTENSION_HOOKS)
     if not extension:

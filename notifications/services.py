@@ -11,7 +11,9 @@ handful of tasks, not thousands).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -81,7 +83,8 @@ def notify(recipients: QuerySet, kind: str, *, suggestion: Suggestion | None, ur
 def send(messages: Iterable[Message], *, suggestion: Suggestion | None, actor=None,
          at=None) -> list[Notification]:
     """Write the notifications of ``messages`` (to everyone but the actor) in two bulk inserts,
-    their notifications and their deliveries; the deliveries are queued on commit."""
+    their notifications and their deliveries; the deliveries are queued on commit. Inside
+    :func:`written_together` they are written at the end of the block instead."""
     skip = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     told = [(message, person) for message in messages for person in message.people
             if person["pk"] != skip]
@@ -89,15 +92,56 @@ def send(messages: Iterable[Message], *, suggestion: Suggestion | None, actor=No
         return []
     ref = str(suggestion) if suggestion is not None else ""
     created = at or timezone.now()
-    notifications = Notification.objects.bulk_create([
-        Notification(recipient_id=person["pk"], kind=message.kind, suggestion=suggestion,
-                     params={"ref": ref} | (message.params or {}), url=message.url,
-                     created_at=created)
+    pairs = [
+        (Notification(recipient_id=person["pk"], kind=message.kind, suggestion=suggestion,
+                      params={"ref": ref} | (message.params or {}), url=message.url,
+                      created_at=created), person)
         for message, person in told
-    ])
-    people = [person for _message, person in told]
-    write_deliveries(zip(notifications, people, strict=True))
+    ]
+    pending = getattr(_together, "pending", None)
+    if pending is not None:
+        pending.setdefault(suggestion.pk if suggestion is not None else None, []).extend(pairs)
+        return [notification for notification, _person in pairs]
+    return _write(pairs)
+
+
+def _write(pairs: list[tuple[Notification, dict]]) -> list[Notification]:
+    if not pairs:
+        return []
+    notifications = Notification.objects.bulk_create(
+        [notification for notification, _person in pairs], batch_size=1000)
+    write_deliveries(zip(notifications, [person for _notification, person in pairs], strict=True))
     return notifications
+
+
+# --- Many moves, one write: an import --------------------------------------------------------
+
+_together = threading.local()
+
+
+@contextmanager
+def written_together() -> Iterator[None]:
+    """Inside, the notifications of every move are written at the end, in two inserts per
+    thousand rather than two per move (registered with ``rules.batch_with``: an import's
+    moves). Use it inside the transaction: when the block raises, nothing is written."""
+    if getattr(_together, "pending", None) is not None:
+        yield  # nested: the outer block writes
+        return
+    _together.pending = {}
+    try:
+        yield
+        pending = _together.pending
+    finally:
+        _together.pending = None
+    _write([pair for pairs in pending.values() for pair in pairs])
+
+
+def write_pending(suggestion: Suggestion) -> None:
+    """Write now what :func:`written_together` holds for ``suggestion``, for a move that reads
+    the suggestion's notifications (who was asked before)."""
+    pending = getattr(_together, "pending", None)
+    if pending and suggestion.pk in pending:
+        _write(pending.pop(suggestion.pk))
 
 
 def write_deliveries(pairs: Iterable[tuple[Notification, dict]], *, batch_size: int = 1000) -> int:
