@@ -41,9 +41,9 @@ from core.calendar import WorkCalendar
 from core.rules import WorkflowError
 from core.sanitize import html_to_text, sanitize_html
 
-from .models import CongressSession, Deputy, HandlingUnit, Status, Suggestion, Topic
-from .search import refreshed_together
-from .workflow import record_event
+from .models import CongressSession, Deputy, Event, HandlingUnit, Status, Suggestion, Topic
+from .search import refresh_soon
+from .workflow import new_event, record_event
 
 # The columns, by the Chinese headings offices use (the first is the template's). These are
 # the file format, not interface text: they are never translated.
@@ -63,6 +63,7 @@ REQUIRED = ("session", "number", "title", "lead_deputy", "content")
 HEADING = {key: names[0] for key, names in COLUMNS.items()}
 
 MAX_ROWS = 10_000
+BATCH = 500  # rows per insert statement
 HEADING_SEARCH_ROWS = 5
 MAX_COLUMNS = 60
 # An .xlsx is a zip: refuse one that would expand to more than this many times the upload
@@ -724,7 +725,8 @@ def commit(data: bytes, name: str = "", *, user) -> Plan:
         raise ImportRefused(result)
     if not result.writes:
         return result  # the same file again: nothing to do, nothing to log
-    with refreshed_together():  # the search documents of all rows, made once at the end
+    # Search documents, notifications…: written once for all rows, at the end (rules.together).
+    with rules.together():
         _register(result.rows, user, name)
         _assign(result.rows, user)
     counts = result.counts
@@ -736,22 +738,27 @@ def commit(data: bytes, name: str = "", *, user) -> Plan:
 
 
 def _register(rows: list[Row], user, name: str) -> None:
-    """The new suggestions, each with its "register" event, and their co-signers."""
+    """The new suggestions, each with its "register" event, and their co-signers, in a few
+    inserts for the whole file. The contents were sanitized when planned, and the search
+    documents are made at the end of rules.together(), as Suggestion.save would."""
     note = _("Imported from %(file)s") % {"file": name} if name else ""
-    for row in rows:
-        if row.action == Action.CREATE:
-            row.existing = Suggestion.objects.create(
-                session=row.session, number=row.number, title=row.title, content=row.content,
-                lead_deputy=row.lead_deputy, topic=row.topic,
-            )
-            record_event(row.existing, actor=user, action="register", note=note)
+    new = [row for row in rows if row.action == Action.CREATE]
+    created = Suggestion.objects.bulk_create([
+        Suggestion(session=row.session, number=row.number, title=row.title, content=row.content,
+                   lead_deputy=row.lead_deputy, topic=row.topic)
+        for row in new
+    ], batch_size=BATCH)
+    for row, suggestion in zip(new, created, strict=True):
+        row.existing = suggestion
+    refresh_soon([suggestion.pk for suggestion in created])
+    Event.objects.bulk_create([new_event(row.existing, actor=user, action="register", note=note)
+                               for row in new], batch_size=BATCH)
     # Co-signers by deputy rather than by row: a few statements for the whole file, through
     # the ORM's related manager, so m2m_changed (the search index) hears of every one.
     cosigned: dict[int, tuple[Deputy, list[int]]] = {}
-    for row in rows:
-        if row.action == Action.CREATE:
-            for deputy in row.co_deputies:
-                cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
+    for row in new:
+        for deputy in row.co_deputies:
+            cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
     for deputy, ids in cosigned.values():
         deputy.cosigned_suggestions.add(*ids)
 

@@ -53,6 +53,7 @@ from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
 
+from core import rules
 from core.sanitize import html_to_text
 
 from . import workflow
@@ -258,6 +259,7 @@ workflow.MACHINE.extend("assign", effects=[_flag_stale])
 workflow.MACHINE.extend("reassign", effects=[_flag_stale])
 # The document names the lead deputy: loaded with the locked row, not by one more query.
 workflow.MACHINE.load_related("lead_deputy")
+rules.batch_with(refreshed_together)
 
 
 @receiver(m2m_changed, sender=Suggestion.co_deputies.through, dispatch_uid="search_co_deputies")

@@ -170,7 +170,17 @@ def record_event(
     from_status: str = "", to_status: str = "", internal: bool = False, object_label: str = "",
     at: datetime.datetime | None = None,
 ) -> Event:
-    return Event.objects.create(
+    event = new_event(suggestion, actor=actor, action=action, note=note, from_status=from_status,
+                      to_status=to_status, internal=internal, object_label=object_label, at=at)
+    event.save()
+    return event
+
+
+def new_event(suggestion: Suggestion | None, *, actor, action: str, note: str = "",
+              from_status: str = "", to_status: str = "", internal: bool = False,
+              object_label: str = "", at: datetime.datetime | None = None) -> Event:
+    """The event record_event writes, unsaved (for a bulk insert of many)."""
+    return Event(
         suggestion=suggestion, actor=actor if actor and actor.is_authenticated else None,
         action=action, note=note, from_status=from_status, to_status=to_status,
         internal=internal, object_label=object_label, at=at or timezone.now(),
