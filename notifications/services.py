@@ -5,14 +5,15 @@ Queries: a move's notifications cost one query for the recipients (with their ad
 two bulk inserts (the notifications, their deliveries), however many people are told. The
 deliveries of every move of one transaction are queued together when it commits: one
 background task per ``TASK_CHUNK`` deliveries (an import of 1000 assigned rows queues a
-handful of tasks, not thousands).
+handful of tasks, not thousands). Many moves made inside ``rules.together()`` (an import)
+find their recipients and write their notifications once for all (:func:`written_together`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -122,26 +123,43 @@ _together = threading.local()
 @contextmanager
 def written_together() -> Iterator[None]:
     """Inside, the notifications of every move are written at the end, in two inserts per
-    thousand rather than two per move (registered with ``rules.batch_with``: an import's
-    moves). Use it inside the transaction: when the block raises, nothing is written."""
+    thousand rather than two per move, and who is told is found for all the moves at once
+    (:func:`later`). Registered with ``rules.batch_with`` (an import's moves). Use it inside
+    the transaction: when the block raises, nothing is written."""
     if getattr(_together, "pending", None) is not None:
         yield  # nested: the outer block writes
         return
-    _together.pending = {}
+    _together.pending, _together.later = {}, {}
     try:
         yield
+        for batch, kept in _together.later.items():
+            batch(list(kept.values()))
         pending = _together.pending
     finally:
-        _together.pending = None
+        _together.pending = _together.later = None
     _write([pair for pairs in pending.values() for pair in pairs])
 
 
-def write_pending(suggestion: Suggestion) -> None:
-    """Write now what :func:`written_together` holds for ``suggestion``, for a move that reads
-    the suggestion's notifications (who was asked before)."""
-    pending = getattr(_together, "pending", None)
-    if pending and suggestion.pk in pending:
-        _write(pending.pop(suggestion.pk))
+def later(batch: Callable[[list[tuple]], None], suggestion: Suggestion, *args) -> bool:
+    """Inside :func:`written_together`, keep ``(suggestion, *args)`` for ``batch``, called once
+    at the end with everything kept, and return True; outside, return False (do it now). A
+    second move on the same suggestion first runs what was kept, so it sees the one before."""
+    kept_by_batch = getattr(_together, "later", None)
+    if kept_by_batch is None:
+        return False
+    kept = kept_by_batch.setdefault(batch, {})
+    if suggestion.pk in kept:
+        batch(list(kept.values()))
+        kept.clear()
+    kept[suggestion.pk] = (suggestion, *args)
+    return True
+
+
+def write_pending(*suggestions: Suggestion) -> None:
+    """Write now what :func:`written_together` holds for ``suggestions``, for a move that reads
+    their notifications (who was asked before)."""
+    pending = getattr(_together, "pending", None) or {}
+    _write([pair for suggestion in suggestions for pair in pending.pop(suggestion.pk, [])])
 
 
 def write_deliveries(pairs: Iterable[tuple[Notification, dict]], *, batch_size: int = 1000) -> int:
