@@ -296,11 +296,14 @@ def _set_co_handlings(suggestion: Suggestion, units: list[HandlingUnit], day: da
     if not first:
         suggestion.co_handlings.exclude(unit_id__in=wanted).delete()
         existing = set(suggestion.co_handlings.values_list("unit_id", flat=True))
+    added = [co for pk, co in wanted.items() if pk not in existing]
+    if not added:
+        return
     months = settings.CO_OPINION_DUE_MONTHS
     due = workcal.deadline(day, months, calendar=cal).due
     CoHandling.objects.bulk_create([
         CoHandling(suggestion=suggestion, unit=co, due_basis=day, due_months=months, due_on=due)
-        for pk, co in wanted.items() if pk not in existing
+        for co in added
     ])
 
 
