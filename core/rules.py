@@ -319,7 +319,9 @@ def batch_with(context: Callable[[], AbstractContextManager]) -> None:
 @contextmanager
 def together() -> Iterator[None]:
     """Around many moves in one transaction (used inside it): what the apps registered with
-    :func:`batch_with` is done once at the end instead of once per move."""
+    :func:`batch_with` is done once at the end instead of once per move. What a move postpones
+    is not undone with its savepoint: a refused move must end the block (as the import's
+    does, rolling back everything)."""
     with ExitStack() as stack:
         for context in _BATCHES:
             stack.enter_context(context())

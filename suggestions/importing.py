@@ -7,9 +7,11 @@ One module for the upload page and ``manage.py import_suggestions``:
 - :func:`plan` reads the rows, resolves sessions, deputies, units and existing numbers with
   a few bulk queries, and returns every row with its problems, writing nothing;
 - :func:`commit` plans again inside one transaction and writes all rows or none: new
-  suggestions are registered (a "register" event each), rows with a 交办日期 are assigned
-  through the rule engine (``rules.run(..., "assign", on=date)``), and the import itself is
-  written to the audit log.
+  suggestions are registered (a "register" event each; bulk inserts), rows with a 交办日期 are
+  assigned through the rule engine (``rules.run(..., "assign", on=date)``, every check and
+  effect of the move, one working calendar for all rows), and the import itself is written to
+  the audit log. Inside ``rules.together()``, the search documents and the notifications of
+  all rows are made at the end, in a few statements for the whole file.
 
 A row whose number already exists with the same content is "unchanged", so importing the
 same file again changes nothing. Nothing here ever creates a session, a deputy or a unit: a
@@ -725,8 +727,7 @@ def commit(data: bytes, name: str = "", *, user) -> Plan:
         raise ImportRefused(result)
     if not result.writes:
         return result  # the same file again: nothing to do, nothing to log
-    # Search documents, notifications…: written once for all rows, at the end (rules.together).
-    with rules.together():
+    with rules.together():  # search documents, notifications: once for all rows, at the end
         _register(result.rows, user, name)
         _assign(result.rows, user)
     counts = result.counts
