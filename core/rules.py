@@ -16,6 +16,10 @@ Three questions, one set of declarations:
 - :meth:`Move.q` / :func:`actionable` answer the same for a whole queryset ("which objects
   await this user's action?"), for to-do lists at 10^5 rows.
 
+Many moves in one transaction (an import) are made inside :func:`together`: the apps whose
+effects can do their writing once for all of them (search documents, notifications) register
+a context for it with :func:`batch_with`; each move still runs every check and effect.
+
 Scope and ``where`` are declared once, as ``Q`` objects, and evaluated by the database for
 one object as for many, so the object answer and the queryset answer cannot disagree.
 """
@@ -23,7 +27,8 @@ one object as for many, so the object answer and the queryset answer cannot disa
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,3 +302,27 @@ def run(obj, name: str, *, user, note: str = "", **params):
     for f in locked._meta.concrete_fields:
         setattr(obj, f.attname, getattr(locked, f.attname))
     return result if result is not None else locked
+
+
+# Contexts entered around many moves made together, registered by the apps (batch_with).
+_BATCHES: list[Callable[[], AbstractContextManager]] = []
+
+
+def batch_with(context: Callable[[], AbstractContextManager]) -> None:
+    """Enter ``context()`` around every :func:`together` block. It may postpone writes to its
+    end, where they are done for all the moves at once; when the block raises it writes
+    nothing (the transaction is rolled back)."""
+    if context not in _BATCHES:
+        _BATCHES.append(context)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Around many moves in one transaction (used inside it): what the apps registered with
+    :func:`batch_with` is done once at the end instead of once per move. What a move postpones
+    is not undone with its savepoint: a refused move must end the block (as the import's
+    does, rolling back everything)."""
+    with ExitStack() as stack:
+        for context in _BATCHES:
+            stack.enter_context(context())
+        yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import defaultdict
 
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
@@ -41,10 +42,12 @@ def _iso(day) -> str:
 def on_assign(suggestion: Suggestion, user, params: dict) -> None:
     """Assign / reassign: the lead unit's staff; the co-units' staff, once per suggestion, are
     asked for their opinion. One query finds them all (with the opinion's due date, and
-    whether they were asked before), two inserts write it."""
-    awaited = CoHandling.objects.filter(
-        suggestion_id=suggestion.pk, required=True, submitted_at__isnull=True
-    ).exclude(unit_id=suggestion.lead_unit_id)
+    whether they were asked before), two inserts write it. Inside rules.together() (an
+    import), everyone to tell is found for all the suggestions at once (_assigned_together)."""
+    if services.later(_assigned_together, suggestion, user, params):
+        return
+    services.write_pending(suggestion)  # "asked" below reads them
+    awaited = _awaited(suggestion.pk).exclude(unit_id=suggestion.lead_unit_id)
     asked = Notification.objects.filter(suggestion_id=suggestion.pk,
                                         kind=Kind.CO_OPINION_REQUESTED, recipient_id=OuterRef("pk"))
     people = services.contacts(
@@ -60,6 +63,49 @@ def on_assign(suggestion: Suggestion, user, params: dict) -> None:
         ),
         "unit_id", "co_due", "asked",
     )
+    _send_assigned(suggestion, people, user, params)
+
+
+def _awaited(*suggestion_ids: int):
+    return CoHandling.objects.filter(suggestion_id__in=suggestion_ids, required=True,
+                                     submitted_at__isnull=True)
+
+
+def _assigned_together(moves: list[tuple[Suggestion, object, dict]]) -> None:
+    """on_assign for many suggestions: the same people, found in three queries for all (the
+    awaited co-units, who was asked before, the units' staff) rather than one per suggestion."""
+    suggestions = [suggestion for suggestion, _user, _params in moves]
+    services.write_pending(*suggestions)
+    lead_of = {s.pk: s.lead_unit_id for s in suggestions}
+    co_due: dict[int, dict[int, object]] = defaultdict(dict)  # suggestion → unit → first due
+    for pk, unit_id, due in _awaited(*lead_of).order_by("pk").values_list(
+            "suggestion_id", "unit_id", "due_on"):
+        if unit_id != lead_of[pk]:
+            co_due[pk].setdefault(unit_id, due)
+    asked = set(Notification.objects.filter(
+        suggestion_id__in=list(co_due), kind=Kind.CO_OPINION_REQUESTED,
+    ).values_list("suggestion_id", "recipient_id")) if co_due else set()
+    units = {pk for pk in lead_of.values() if pk} | {u for dues in co_due.values() for u in dues}
+    staff = services.contacts(
+        services.users().filter(staff_member__role__in=services.UNIT_ROLES,
+                                staff_member__unit_id__in=units)
+        .annotate(unit_id=F("staff_member__unit_id")),
+        "unit_id",
+    )
+    for suggestion, user, params in moves:
+        dues = co_due.get(suggestion.pk, {})
+        people = [
+            person | {"co_due": dues.get(person["unit_id"]),
+                      "asked": (suggestion.pk, person["pk"]) in asked}
+            for person in staff
+            if person["unit_id"] == suggestion.lead_unit_id or person["unit_id"] in dues
+        ]
+        _send_assigned(suggestion, people, user, params)
+
+
+def _send_assigned(suggestion: Suggestion, people: list[dict], user, params: dict) -> None:
+    """The lead unit's staff are told; the co-units' staff not asked before are asked, by
+    unit, with the opinion's due date."""
     lead = [p for p in people if p["unit_id"] == suggestion.lead_unit_id]
     messages = [services.Message(Kind.ASSIGNED, sorted(lead, key=_by_pk), _detail(suggestion),
                                  {"due": _iso(suggestion.due_on)})]
@@ -202,6 +248,8 @@ def install(suggestion_machine: rules.Machine | None = None,
     # with the locked row rather than by one more query per move.
     suggestion_machine.load_related("session")
     reply_machine.load_related("suggestion__session")
+    # Many moves together (an import): their notifications written once, at the end.
+    rules.batch_with(services.written_together)
     hooked = _extend(suggestion_machine, SUGGESTION_HOOKS)
     extension = _extend(suggestion_machine, EXTENSION_HOOKS)
     if not extension:

@@ -5,13 +5,16 @@ Queries: a move's notifications cost one query for the recipients (with their ad
 two bulk inserts (the notifications, their deliveries), however many people are told. The
 deliveries of every move of one transaction are queued together when it commits: one
 background task per ``TASK_CHUNK`` deliveries (an import of 1000 assigned rows queues a
-handful of tasks, not thousands).
+handful of tasks, not thousands). Many moves made inside ``rules.together()`` (an import)
+find their recipients and write their notifications once for all (:func:`written_together`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -81,7 +84,8 @@ def notify(recipients: QuerySet, kind: str, *, suggestion: Suggestion | None, ur
 def send(messages: Iterable[Message], *, suggestion: Suggestion | None, actor=None,
          at=None) -> list[Notification]:
     """Write the notifications of ``messages`` (to everyone but the actor) in two bulk inserts,
-    their notifications and their deliveries; the deliveries are queued on commit."""
+    their notifications and their deliveries; the deliveries are queued on commit. Inside
+    :func:`written_together` they are written at the end of the block instead."""
     skip = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     told = [(message, person) for message in messages for person in message.people
             if person["pk"] != skip]
@@ -89,15 +93,73 @@ def send(messages: Iterable[Message], *, suggestion: Suggestion | None, actor=No
         return []
     ref = str(suggestion) if suggestion is not None else ""
     created = at or timezone.now()
-    notifications = Notification.objects.bulk_create([
-        Notification(recipient_id=person["pk"], kind=message.kind, suggestion=suggestion,
-                     params={"ref": ref} | (message.params or {}), url=message.url,
-                     created_at=created)
+    pairs = [
+        (Notification(recipient_id=person["pk"], kind=message.kind, suggestion=suggestion,
+                      params={"ref": ref} | (message.params or {}), url=message.url,
+                      created_at=created), person)
         for message, person in told
-    ])
-    people = [person for _message, person in told]
-    write_deliveries(zip(notifications, people, strict=True))
+    ]
+    pending = getattr(_together, "pending", None)
+    if pending is not None:
+        pending.setdefault(suggestion.pk if suggestion is not None else None, []).extend(pairs)
+        return [notification for notification, _person in pairs]
+    return _write(pairs)
+
+
+def _write(pairs: list[tuple[Notification, dict]]) -> list[Notification]:
+    if not pairs:
+        return []
+    notifications = Notification.objects.bulk_create(
+        [notification for notification, _person in pairs], batch_size=1000)
+    write_deliveries(zip(notifications, [person for _notification, person in pairs], strict=True))
     return notifications
+
+
+# --- Many moves, one write: an import --------------------------------------------------------
+
+_together = threading.local()
+
+
+@contextmanager
+def written_together() -> Iterator[None]:
+    """Inside, the notifications of every move are written at the end, in two inserts per
+    thousand rather than two per move, and who is told is found for all the moves at once
+    (:func:`later`). Registered with ``rules.batch_with`` (an import's moves). Use it inside
+    the transaction: when the block raises, nothing is written."""
+    if getattr(_together, "pending", None) is not None:
+        yield  # nested: the outer block writes
+        return
+    _together.pending, _together.later = {}, {}
+    try:
+        yield
+        for batch, kept in _together.later.items():
+            batch(list(kept.values()))
+        pending = _together.pending
+    finally:
+        _together.pending = _together.later = None
+    _write([pair for pairs in pending.values() for pair in pairs])
+
+
+def later(batch: Callable[[list[tuple]], None], suggestion: Suggestion, *args) -> bool:
+    """Inside :func:`written_together`, keep ``(suggestion, *args)`` for ``batch``, called once
+    at the end with everything kept, and return True; outside, return False (do it now). A
+    second move on the same suggestion first runs what was kept, so it sees the one before."""
+    kept_by_batch = getattr(_together, "later", None)
+    if kept_by_batch is None:
+        return False
+    kept = kept_by_batch.setdefault(batch, {})
+    if suggestion.pk in kept:
+        batch(list(kept.values()))
+        kept.clear()
+    kept[suggestion.pk] = (suggestion, *args)
+    return True
+
+
+def write_pending(*suggestions: Suggestion) -> None:
+    """Write now what :func:`written_together` holds for ``suggestions``, for a move that reads
+    their notifications (who was asked before)."""
+    pending = getattr(_together, "pending", None) or {}
+    _write([pair for suggestion in suggestions for pair in pending.pop(suggestion.pk, [])])
 
 
 def write_deliveries(pairs: Iterable[tuple[Notification, dict]], *, batch_size: int = 1000) -> int:

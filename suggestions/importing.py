@@ -7,9 +7,11 @@ One module for the upload page and ``manage.py import_suggestions``:
 - :func:`plan` reads the rows, resolves sessions, deputies, units and existing numbers with
   a few bulk queries, and returns every row with its problems, writing nothing;
 - :func:`commit` plans again inside one transaction and writes all rows or none: new
-  suggestions are registered (a "register" event each), rows with a 交办日期 are assigned
-  through the rule engine (``rules.run(..., "assign", on=date)``), and the import itself is
-  written to the audit log.
+  suggestions are registered (a "register" event each; bulk inserts), rows with a 交办日期 are
+  assigned through the rule engine (``rules.run(..., "assign", on=date)``, every check and
+  effect of the move, one working calendar for all rows), and the import itself is written to
+  the audit log. Inside ``rules.together()``, the search documents and the notifications of
+  all rows are made at the end, in a few statements for the whole file.
 
 A row whose number already exists with the same content is "unchanged", so importing the
 same file again changes nothing. Nothing here ever creates a session, a deputy or a unit: a
@@ -37,11 +39,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core import rules
+from core.calendar import WorkCalendar
 from core.rules import WorkflowError
 from core.sanitize import html_to_text, sanitize_html
 
-from .models import CongressSession, Deputy, HandlingUnit, Status, Suggestion, Topic
-from .workflow import record_event
+from .models import CongressSession, Deputy, Event, HandlingUnit, Status, Suggestion, Topic
+from .search import refresh_soon
+from .workflow import new_event, record_event
 
 # The columns, by the Chinese headings offices use (the first is the template's). These are
 # the file format, not interface text: they are never translated.
@@ -61,6 +65,7 @@ REQUIRED = ("session", "number", "title", "lead_deputy", "content")
 HEADING = {key: names[0] for key, names in COLUMNS.items()}
 
 MAX_ROWS = 10_000
+BATCH = 500  # rows per insert statement
 HEADING_SEARCH_ROWS = 5
 MAX_COLUMNS = 60
 # An .xlsx is a zip: refuse one that would expand to more than this many times the upload
@@ -722,39 +727,57 @@ def commit(data: bytes, name: str = "", *, user) -> Plan:
         raise ImportRefused(result)
     if not result.writes:
         return result  # the same file again: nothing to do, nothing to log
-    note = _("Imported from %(file)s") % {"file": name} if name else ""
-    try:
-        for row in result.rows:
-            if row.action == Action.CREATE:
-                row.existing = Suggestion.objects.create(
-                    session=row.session, number=row.number, title=row.title, content=row.content,
-                    lead_deputy=row.lead_deputy, topic=row.topic,
-                )
-                record_event(row.existing, actor=user, action="register", note=note)
-        # Co-signers by deputy rather than by row: a few statements for the whole file, through
-        # the ORM's related manager, so m2m_changed (the search index) hears of every one.
-        cosigned: dict[int, tuple[Deputy, list[int]]] = {}
-        for row in result.rows:
-            if row.action == Action.CREATE:
-                for deputy in row.co_deputies:
-                    cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
-        for deputy, ids in cosigned.values():
-            deputy.cosigned_suggestions.add(*ids)
-        for row in result.rows:
-            if row.assigns:
-                rules.run(row.existing, "assign", user=user, unit=row.lead_unit,
-                          co_units=list(row.co_units), on=row.assigned_on)
-    except WorkflowError as error:
-        raise ImportConflict(
-            _("Row %(line)d could not be assigned: %(reason)s Nothing was imported.")
-            % {"line": row.line, "reason": error.message}
-        ) from error
+    with rules.together():  # search documents, notifications: once for all rows, at the end
+        _register(result.rows, user, name)
+        _assign(result.rows, user)
     counts = result.counts
     record_event(
         None, actor=user, action="import", internal=True, object_label=(name or "")[:200],
         note=_("%(create)d created, %(assign)d assigned, %(unchanged)d unchanged.") % counts,
     )
     return result
+
+
+def _register(rows: list[Row], user, name: str) -> None:
+    """The new suggestions, each with its "register" event, and their co-signers, in a few
+    inserts for the whole file. The contents were sanitized when planned, and the search
+    documents are made at the end of rules.together(), as Suggestion.save would."""
+    note = _("Imported from %(file)s") % {"file": name} if name else ""
+    new = [row for row in rows if row.action == Action.CREATE]
+    created = Suggestion.objects.bulk_create([
+        Suggestion(session=row.session, number=row.number, title=row.title, content=row.content,
+                   lead_deputy=row.lead_deputy, topic=row.topic)
+        for row in new
+    ], batch_size=BATCH)
+    for row, suggestion in zip(new, created, strict=True):
+        row.existing = suggestion
+    refresh_soon([suggestion.pk for suggestion in created])
+    Event.objects.bulk_create([new_event(row.existing, actor=user, action="register", note=note)
+                               for row in new], batch_size=BATCH)
+    # Co-signers by deputy rather than by row: a few statements for the whole file, through
+    # the ORM's related manager, so m2m_changed (the search index) hears of every one.
+    cosigned: dict[int, tuple[Deputy, list[int]]] = {}
+    for row in new:
+        for deputy in row.co_deputies:
+            cosigned.setdefault(deputy.pk, (deputy, []))[1].append(row.existing.pk)
+    for deputy, ids in cosigned.values():
+        deputy.cosigned_suggestions.add(*ids)
+
+
+def _assign(rows: list[Row], user) -> None:
+    """The rows with a 交办日期, assigned through the rule engine as the assign page does."""
+    calendar = WorkCalendar()  # read once for every row's deadlines
+    for row in rows:
+        if not row.assigns:
+            continue
+        try:
+            rules.run(row.existing, "assign", user=user, unit=row.lead_unit,
+                      co_units=list(row.co_units), on=row.assigned_on, calendar=calendar)
+        except WorkflowError as error:
+            raise ImportConflict(
+                _("Row %(line)d could not be assigned: %(reason)s Nothing was imported.")
+                % {"line": row.line, "reason": error.message}
+            ) from error
 
 
 # --- The template ---------------------------------------------------------------------------

@@ -398,20 +398,21 @@ class Suggestion(models.Model):
         return f"{self.session.name}第{self.number}号建议"
 
     def save(self, *args, **kwargs) -> None:
-        from .search import document_of
+        from .search import document_of, refresh_later
 
         self.content = sanitize_html(self.content)
+        stale = getattr(self, "_search_stale", False) or self._search_key() != getattr(
+            self, "_search_source", None
+        )
         if self._state.adding:
             self.search_document = document_of(self)
-        elif getattr(self, "_search_stale", False) or self._search_key() != getattr(
-            self, "_search_source", None
-        ):
+        elif stale and not refresh_later([self.pk]):
             self.search_document = document_of(self)
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "search_document"}
         elif kwargs.get("update_fields") is None and not kwargs.get("force_insert") and not args:
-            # Unchanged: leave the stored document alone (search.refresh_search may have
-            # rewritten it since this instance was loaded).
+            # Unchanged, or made later (search.refreshed_together): leave the stored document
+            # alone (search.refresh_search may have rewritten it since this instance was loaded).
             deferred = self.get_deferred_fields()
             kwargs["update_fields"] = [
                 f.attname for f in self._meta.concrete_fields

@@ -174,7 +174,17 @@ def record_event(
     from_status: str = "", to_status: str = "", internal: bool = False, object_label: str = "",
     at: datetime.datetime | None = None,
 ) -> Event:
-    return Event.objects.create(
+    event = new_event(suggestion, actor=actor, action=action, note=note, from_status=from_status,
+                      to_status=to_status, internal=internal, object_label=object_label, at=at)
+    event.save()
+    return event
+
+
+def new_event(suggestion: Suggestion | None, *, actor, action: str, note: str = "",
+              from_status: str = "", to_status: str = "", internal: bool = False,
+              object_label: str = "", at: datetime.datetime | None = None) -> Event:
+    """The event record_event writes, unsaved (for a bulk insert of many)."""
+    return Event(
         suggestion=suggestion, actor=actor if actor and actor.is_authenticated else None,
         action=action, note=note, from_status=from_status, to_status=to_status,
         internal=internal, object_label=object_label, at=at or timezone.now(),
@@ -259,29 +269,46 @@ def _check_assign(suggestion: Suggestion, user, params: dict) -> None:
 
 
 def _apply_assign(suggestion: Suggestion, user, params: dict) -> None:
+    """Assign or reassign. ``calendar`` (optional): a WorkCalendar shared by many moves of one
+    transaction (an import), so its days are read once, not per suggestion."""
     unit: HandlingUnit = params.get("unit") or suggestion.lead_unit
     day = _today(params)
     params["previous_unit_id"] = suggestion.lead_unit_id
     params.setdefault("label", unit.name)
-    rule = DueRule.ASSIGN if suggestion.status == Status.REGISTERED else DueRule.REASSIGN
+    # Registered suggestions never had a unit: nothing of an earlier assignment to undo
+    # (co-handling rows and extension requests are only made once assigned).
+    first = suggestion.status == Status.REGISTERED
+    rule = DueRule.ASSIGN if first else DueRule.REASSIGN
     suggestion.lead_unit = unit
     suggestion.assigned_on = day
     suggestion.accepted_on = None
-    cal = workcal.WorkCalendar()
+    cal = params.get("calendar") or workcal.WorkCalendar()
     set_due(suggestion, rule, day, settings.REPLY_DUE_MONTHS, calendar=cal)
     suggestion.due_extended = False
-    _withdraw_extension_requests(suggestion)
+    if not first:
+        _withdraw_extension_requests(suggestion)
     if "co_units" in params:
-        wanted = {co.pk: co for co in params["co_units"]}
+        _set_co_handlings(suggestion, params["co_units"], day, cal, first=first)
+
+
+def _set_co_handlings(suggestion: Suggestion, units: list[HandlingUnit], day: datetime.date,
+                      cal: workcal.WorkCalendar, *, first: bool) -> None:
+    """Co-handling by ``units`` from ``day``: units no longer named are removed, new ones
+    added (in one insert) with their opinion due date; those kept keep theirs."""
+    wanted = {co.pk: co for co in units}
+    existing: set[int] = set()
+    if not first:
         suggestion.co_handlings.exclude(unit_id__in=wanted).delete()
         existing = set(suggestion.co_handlings.values_list("unit_id", flat=True))
-        months = settings.CO_OPINION_DUE_MONTHS
-        for pk, co in wanted.items():
-            if pk not in existing:
-                CoHandling.objects.create(
-                    suggestion=suggestion, unit=co, due_basis=day, due_months=months,
-                    due_on=workcal.deadline(day, months, calendar=cal).due,
-                )
+    added = [co for pk, co in wanted.items() if pk not in existing]
+    if not added:
+        return
+    months = settings.CO_OPINION_DUE_MONTHS
+    due = workcal.deadline(day, months, calendar=cal).due
+    CoHandling.objects.bulk_create([
+        CoHandling(suggestion=suggestion, unit=co, due_basis=day, due_months=months, due_on=due)
+        for co in added
+    ])
 
 
 def _check_request_return(suggestion: Suggestion, user, params: dict) -> None:

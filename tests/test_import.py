@@ -24,6 +24,7 @@ from suggestions.models import (
     Status,
     Suggestion,
 )
+from suggestions.workflow import record_event
 
 URL = "/suggestions/import/"
 HEADINGS = ["会议", "建议编号", "标题", "领衔代表", "附议代表", "主要内容", "类别", "主办单位",
@@ -423,6 +424,88 @@ def test_template_opens_with_openpyxl_and_has_the_headings(client, world):
     # The template itself reads back: its example names people and units of its own.
     plan = importing.plan(response.content, "template.xlsx")
     assert [row.number for row in plan.rows] == [1]
+
+
+# --- Dated rows: the same as an assignment by hand, at a fixed cost per row ------------------
+
+def _as_made(suggestion):
+    """What an assignment leaves on a suggestion, without its number and id."""
+    from notifications.models import Delivery, Notification
+
+    fields = ("status", "lead_unit_id", "assigned_on", "accepted_on", "due_on", "due_rule",
+              "due_basis", "due_months", "due_extended", "title", "content", "topic")
+    number = str(suggestion.number)
+    notifications = Notification.objects.filter(suggestion=suggestion)
+    return {
+        "fields": {name: getattr(suggestion, name) for name in fields},
+        "co_deputies": sorted(d.pk for d in suggestion.co_deputies.all()),
+        "co_handlings": sorted(suggestion.co_handlings.values_list(
+            "unit_id", "required", "due_on", "due_basis", "due_months")),
+        "assign_events": list(suggestion.events.filter(action="assign").values_list(
+            "actor_id", "from_status", "to_status", "note", "internal", "object_label")),
+        "register_events": list(suggestion.events.filter(action="register").values_list(
+            "actor_id", "from_status", "to_status", "internal", "object_label")),
+        "search": set(suggestion.search_document.split()) - {number},
+        "notifications": sorted(
+            (n.recipient_id, n.kind, n.url.replace(str(suggestion.pk), "#"),
+             {k: v for k, v in n.params.items() if k != "ref"}) for n in notifications),
+        "deliveries": sorted(Delivery.objects.filter(notification__in=notifications)
+                             .values_list("notification__recipient_id", "channel", "address")),
+    }
+
+
+def test_an_imported_row_is_assigned_as_the_assign_move_does(world, settings):
+    """The import's batched writes (search documents, notifications) leave what one
+    assignment through the rule engine leaves: the same fields, events, co-handling,
+    search document, notifications and deliveries."""
+    from core import rules
+
+    settings.SMS_BACKEND = "notifications.sms.ConsoleBackend"
+    world.handler.email = "staff@example.org"
+    world.handler.save()
+    co_staff = get_user_model().objects.create_user("agri", email="agri@example.org")
+    StaffMember.objects.create(user=co_staff, role="handler", display_name="农业", unit=world.nync,
+                               phone="13800000000")
+    title, content = "关于农机补贴的建议", "建议加大农机购置补贴力度。"
+    importing.commit(csv_file([line(101, 标题=title, 主要内容=content, 附议代表="李娜",
+                                    主办单位="工信局", 协办单位="市农业农村局",
+                                    交办日期="2022-03-25")]), "list.csv", user=world.office)
+
+    by_hand = Suggestion.objects.create(
+        session=world.session, number=102, title=title, content=f"<p>{content}</p>",
+        lead_deputy=world.su, topic="economy")
+    by_hand.co_deputies.set([world.li])
+    record_event(by_hand, actor=world.office, action="register")
+    rules.run(by_hand, "assign", user=world.office, unit=world.gxj, co_units=[world.nync],
+              on=datetime.date(2022, 3, 25))
+
+    imported = _as_made(Suggestion.objects.get(number=101))
+    assert imported == _as_made(Suggestion.objects.get(number=102))
+    assert len(imported["notifications"]) == 2 and imported["co_handlings"]
+    assert {"农机", "农村", "李", "娜"} <= imported["search"]  # title, co-unit, co-signer
+
+
+def _import_queries(world, first: int, count: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [line(number, 附议代表="李娜", 主办单位="工信局", 协办单位="市农业农村局",
+                 交办日期="2022-03-25") for number in range(first, first + count)]
+    with CaptureQueriesContext(connection) as captured:
+        importing.commit(csv_file(rows), "list.csv", user=world.office)
+    assert Suggestion.objects.filter(number__gte=first, status=Status.ASSIGNED).count() == count
+    return len(captured)
+
+
+def test_a_dated_row_costs_a_fixed_number_of_queries(world):
+    """Per assigned row: the move's savepoint and lock, its co-handling insert, its update
+    and its event; registering, search documents and notifications are written for all
+    rows at once."""
+    StaffMember.objects.create(user=get_user_model().objects.create_user("agri"), role="handler",
+                               display_name="农业", unit=world.nync)
+    _import_queries(world, 1, 1)  # what is looked up once per process
+    few, many = _import_queries(world, 101, 5), _import_queries(world, 201, 20)
+    assert (many - few) / 15 <= 6, (few, many)
 
 
 # --- The command ------------------------------------------------------------------------------

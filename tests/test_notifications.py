@@ -601,6 +601,21 @@ def test_an_assignment_costs_the_notifications_three_queries(demo, settings):
     assert Delivery.objects.filter(notification__in=made, channel="sms").count() == 2
 
 
+def test_moves_made_together_notify_as_one_by_one(demo):
+    """Inside rules.together() (an import) recipients are found and written at the end; a
+    suggestion assigned and then reassigned in the block is told as if one by one: nobody
+    is asked twice, the co-unit added later is asked."""
+    suggestion = registered()
+    with rules.together():
+        rules.run(suggestion, "assign", user=u("office"), unit=unit(GXJ), co_units=[unit(NYNC)])
+        assert not Notification.objects.filter(suggestion=suggestion).exists()  # not yet
+        rules.run(suggestion, "reassign", user=u("office"), unit=unit(ZJJ),
+                  co_units=[unit(NYNC), unit("晋城市教育局")])
+    made = Notification.objects.filter(suggestion=suggestion).select_related("recipient")
+    assert recipients(made, Kind.ASSIGNED) == ["head", "other_head", "other_staff", "staff"]
+    assert recipients(made, Kind.CO_OPINION_REQUESTED) == ["agri_staff", "edu_staff"]
+
+
 def test_reassignment_asks_a_co_unit_added_later_and_nobody_twice(demo, committed):
     suggestion = registered()
     rules.run(suggestion, "assign", user=u("office"), unit=unit(GXJ), co_units=[unit(NYNC)])
