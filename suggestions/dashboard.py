@@ -115,7 +115,7 @@ def ranked_units(rows: list[dict], key: str) -> tuple[list[dict], list[dict]]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     queryset, unit = _scope(request.user)
     horizon = due_soon_horizon()  # the calendar, read once for every figure below
-    total = report.totals(queryset, horizon)
+    units, total = report.by_unit_and_total(queryset, horizon)
     statuses = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
     status_chart = Chart(_("By status"), [
         Bar(str(label), statuses.get(value, 0), str(statuses.get(value, 0)), f"status={value}")
@@ -140,7 +140,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     rankings = []
     if unit is None:
-        units = report.by_unit(queryset, horizon)
         for key in ("on_time_rate", "satisfied_rate"):
             ranked, others = ranked_units(units, key)
             rankings.append({"title": RATE_LABELS[key], "key": key, "ranked": ranked,

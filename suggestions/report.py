@@ -163,13 +163,23 @@ def totals(queryset: QuerySet, horizon: datetime.date | None = None) -> dict:
 
 def by_unit(queryset: QuerySet, horizon: datetime.date | None = None) -> list[dict]:
     """The figures per lead unit (assigned suggestions only), largest load first."""
-    rows = (
-        queryset.filter(lead_unit__isnull=False).order_by()
-        .values("lead_unit_id", "lead_unit__name")
+    return by_unit_and_total(queryset, horizon)[0]
+
+
+def by_unit_and_total(queryset: QuerySet, horizon: datetime.date | None = None
+                      ) -> tuple[list[dict], dict]:
+    """``by_unit`` and ``totals`` from one pass over the rows: every figure is a count, so the
+    total is the sum of the units' rows and the row of the suggestions without a unit."""
+    raw = list(
+        queryset.order_by().values("lead_unit_id", "lead_unit__name")
         .annotate(**_measures(horizon))
-        .order_by("-assigned", "lead_unit__name")
     )
-    return [_finish(dict(row, unit=row["lead_unit__name"])) for row in rows]
+    keys = list(_measures(horizon))
+    total = _finish({key: sum(row[key] for row in raw) for key in keys})
+    rows = [_finish(dict(row, unit=row["lead_unit__name"]))
+            for row in raw if row["lead_unit_id"] is not None]
+    rows.sort(key=lambda row: (-row["assigned"], row["unit"]))
+    return rows, total
 
 
 def by_session(queryset: QuerySet, horizon: datetime.date | None = None) -> dict[int, dict]:
@@ -200,11 +210,11 @@ def _rank_key(row: dict) -> tuple:
 def table(queryset: QuerySet) -> tuple[list[dict], dict]:
     """The report: a row per unit that leads or co-handles any of ``queryset`` (ranked ones
     first, by ``RANK_BY``; ``rank`` is None for a unit below ``REPORT_MIN_ITEMS``), and the
-    total row. Three queries, however many suggestions and units, on ``reading_database()``."""
+    total row. Two queries, however many suggestions and units, on ``reading_database()``."""
     queryset = queryset.using(reading_database())
     horizon = due_soon_horizon()
-    rows = {row["lead_unit_id"]: row for row in by_unit(queryset, horizon)}
-    total = totals(queryset, horizon)
+    units, total = by_unit_and_total(queryset, horizon)
+    rows = {row["lead_unit_id"]: row for row in units}
     co_keys = [key for key, _label in CO_COLUMNS]
     for key in co_keys:
         total[key] = 0
