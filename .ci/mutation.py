@@ -24,7 +24,8 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
   ``else Q(pk__in=[])`` branches of ``_lead_unit``/``_co_unit``/``_issuing_unit``/
   ``_record_lead_unit``/``_record_deputy``/``_reply_deputy``, and ``getattr(user, "deputy",
   None)`` → ``getattr(user, "deputy")`` in ``_own_suggestion``/``_reply_deputy``/
-  ``_record_deputy``/``_not_rated_by``/``_check_own_rating``. A scope function is only asked
+  ``_record_deputy``/``_not_rated_by``/``_check_own_rating`` (and ``getattr(deputy, "pk",
+  None)`` → ``getattr(deputy, "pk")`` in ``_not_rated_by``). A scope function is only asked
   for the roles its move maps it to: HANDLER/HEAD always have a unit (the StaffMember check
   constraint ``unit_staff_have_unit``), DEPUTY always has ``user.deputy`` (``role_of``).
 - ``_withdraw_drafts``' ``issuing_unit_id=old_unit`` filter: when a suggestion is reassigned

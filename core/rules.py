@@ -117,7 +117,7 @@ class Move:
             condition &= self.where(user)
         return condition
 
-    def q(self, user, status_field: str = "status") -> Q | None:
+    def q(self, user, status_field: str) -> Q | None:
         """The objects on which ``user`` may make this move now, as a Q; None for none."""
         condition = self.condition(user)
         if condition is None:
