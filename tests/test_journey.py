@@ -8,8 +8,9 @@ rates 不满意 → re-handling → a second reply → 满意 → the office clo
 
 Every step checks what a person would see. Screenshots of every main page are saved under
 ``test-artifacts/journey/`` (CI keeps that folder); a failing step saves its screenshot too.
-Every page visited is checked for unlabelled fields, console errors and requests to any host
-but the app's own.
+Every page visited is checked for unlabelled fields, form controls Tab cannot reach, console
+errors and requests to any host but the app's own; logging in, the co-unit's opinion and the
+consultation record are filled in by keyboard alone.
 """
 
 import contextlib
@@ -37,6 +38,12 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
                 && !el.getAttribute('aria-labelledby'))
   .map(el => el.name || el.id)"""
+# Form controls Tab cannot reach (a negative tabindex, or a control drawn without one).
+UNREACHABLE = """() => [...document.querySelectorAll(
+    'main form input, main form select, main form textarea, main form button')]
+  .filter(el => el.type !== 'hidden' && !el.disabled && el.offsetParent !== null)
+  .filter(el => el.tabIndex < 0)
+  .map(el => el.name || el.id || el.textContent.trim())"""
 
 
 class Journey:
@@ -77,6 +84,7 @@ class Journey:
 
     def check_page(self) -> None:
         assert self.page.evaluate(UNLABELLED) == [], f"unlabelled fields on {self.page.url}"
+        assert self.page.evaluate(UNREACHABLE) == [], f"fields Tab skips on {self.page.url}"
         assert self.errors == [], f"console errors on {self.page.url}: {self.errors}"
         assert self.foreign == [], f"requests to other hosts: {self.foreign}"
 
@@ -90,6 +98,24 @@ class Journey:
         page.keyboard.type("demo-pass-2022")
         page.keyboard.press("Enter")
         page.wait_for_url(f"{self.server}/todo/")
+
+    def tab_to(self, selector: str, limit: int = 80) -> None:
+        """Press Tab until the element ``selector`` names has the focus."""
+        for _ in range(limit):
+            if self.page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+                return
+            self.page.keyboard.press("Tab")
+        raise AssertionError(f"Tab never reaches {selector} on {self.page.url}")
+
+    def fill_by_keyboard(self, fields: dict[str, str], submit: str) -> None:
+        """Fill a form by keyboard alone: Tab to each field and type, Tab to the submit
+        button and press Enter."""
+        self.page.locator("body").focus()
+        for selector, text in fields.items():
+            self.tab_to(selector)
+            self.page.keyboard.type(text)
+        self.tab_to(submit)
+        self.page.keyboard.press("Enter")
 
     def open_todo_item(self, group: str, title: str = TITLE) -> None:
         """The to-do page lists the item under ``group``; open it."""
@@ -176,17 +202,17 @@ def test_one_suggestion_from_intake_to_a_published_reply(people, live_server):
     with co_unit.step("co-opinion") as page:
         co_unit.open_todo_item("co_opinions")
         page.click("a:has-text('填写意见')")
-        page.fill("textarea[name=opinion]", "教育局同意在学校周边规划临时停车区域。")
-        page.click("main form button[type=submit]")
+        co_unit.fill_by_keyboard({"textarea[name=opinion]": "教育局同意在学校周边规划临时停车区域。"},
+                                 submit="main form button[type=submit]")
         page.wait_for_selector(".msg-success")
 
     with staff.step("consultation-on-a-tablet") as page:
         staff.open_todo_item("to_meet")
         page.click("a:has-text('登记面商')")
-        page.fill("input[name=place]", "市工信局会议室")
-        page.fill("input[name=attendees]", "延娜")
-        page.fill("textarea[name=reply_points]", "拟在老城区新增停车位三百个。")
-        page.click("main form button[type=submit]")
+        staff.fill_by_keyboard({
+            "input[name=place]": "市工信局会议室", "input[name=attendees]": "延娜",
+            "textarea[name=reply_points]": "拟在老城区新增停车位三百个。",
+        }, submit="main form button[type=submit]")
         page.wait_for_selector(".msg-success")
         assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
 
