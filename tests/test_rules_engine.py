@@ -376,3 +376,28 @@ def test_can_log(demo):
     assert not can_log(suggestion, user("agri_staff"))
     assert not can_log(suggestion, user("office"))
     assert not can_log(suggestion, user("deputy"))
+
+
+def test_together_enters_each_registered_batch_once_around_the_moves(demo):
+    import contextlib
+
+    entered = []
+
+    @contextlib.contextmanager
+    def batch():
+        entered.append("enter")
+        yield
+        entered.append("exit")
+
+    rules.batch_with(batch)
+    rules.batch_with(batch)  # registered once, however often an app asks
+    try:
+        with rules.together():
+            assert entered == ["enter"]
+            rules.run(Suggestion.objects.get(number=124), "assign", user=user("office"),
+                      unit=Suggestion.objects.get(number=123).lead_unit, note="")
+            assert entered == ["enter"]
+        assert entered == ["enter", "exit"]
+        assert Suggestion.objects.get(number=124).status == "assigned"
+    finally:
+        rules._BATCHES.remove(batch)
