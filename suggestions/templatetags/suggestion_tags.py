@@ -1,6 +1,8 @@
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 
 from core.formatting import chinese_date
 from core.sanitize import sanitize_html
@@ -33,18 +35,27 @@ def todo_link(group, suggestion) -> str:
     return reverse("suggestions:detail", args=[suggestion.pk])
 
 
-@register.inclusion_tag("suggestions/_days_left.html", takes_context=True)
-def days_left_tag(context, suggestion) -> dict:
+@register.simple_tag(takes_context=True)
+def days_left_tag(context, suggestion) -> str:
     """剩余N天 / 今天到期 / 超期N天 for a suggestion awaiting a reply (nothing otherwise),
-    marked "soon" within the due-soon window of the list's filter and the reminders."""
+    marked "soon" within the due-soon window of the list's filter and the reminders. A plain
+    tag, not a template: the list and the to-do show it on every row."""
     if not suggestion.due_on or suggestion.status not in AWAITING_REPLY:
-        return {"days": None}
+        return ""
     # Once per page: the window's end is a calendar lookup.
     if "due_soon_horizon" not in context.render_context:
         context.render_context["due_soon_horizon"] = due_soon_horizon()
     days = (suggestion.due_on - timezone.localdate()).days
-    return {"days": days, "overdue": days < 0, "late": abs(days),
-            "soon": suggestion.due_on <= context.render_context["due_soon_horizon"]}
+    if days < 0:
+        text, css = ngettext("%(counter)s day overdue", "%(counter)s days overdue", -days) % {
+            "counter": -days}, "tag late"
+    elif days == 0:
+        text, css = gettext("due today"), "tag late"
+    else:
+        text = ngettext("%(counter)s day left", "%(counter)s days left", days) % {"counter": days}
+        soon = suggestion.due_on <= context.render_context["due_soon_horizon"]
+        css = "tag soon" if soon else "tag"
+    return format_html('<span class="{}">{}</span>', css, text)
 
 
 @register.simple_tag
