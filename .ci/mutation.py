@@ -38,6 +38,8 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
   them run at import, before mutmut switches a mutant on (its workers are forked after the
   import); test_rules_engine.test_a_machine_holds_what_is_added_and_extended kills them on a
   machine of its own.
+- ``_flags``' ``output_field=BooleanField()`` → ``None``: the annotation's value is read
+  through ``bool()`` either way.
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 

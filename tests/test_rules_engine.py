@@ -401,3 +401,32 @@ def test_together_enters_each_registered_batch_once_around_the_moves(demo):
         assert Suggestion.objects.get(number=124).status == "assigned"
     finally:
         rules._BATCHES.remove(batch)
+
+
+def test_a_move_that_needs_a_reason_is_refused_without_one(demo):
+    suggestion = Suggestion.objects.get(number=122)
+    Suggestion.objects.filter(pk=suggestion.pk).update(status=Status.RETURN_REQUESTED)
+    suggestion.refresh_from_db()
+    office = user("office")
+    with pytest.raises(rules.WorkflowError) as refused:
+        rules.check(suggestion, "reject_return", office)
+    assert str(refused.value) == translation.gettext("Please give a reason.")
+    assert rules.check(suggestion, "reject_return", office, note="仍由教育局办理").name == "reject_return"
+
+
+def test_a_model_gets_one_machine_made_by_its_app(demo):
+    from suggestions.models import CoHandling
+
+    with pytest.raises(LookupError, match="CoHandling"):
+        rules.machine(CoHandling)
+
+    def log(*args, **kwargs):
+        pass
+
+    try:
+        made = rules.machine(CoHandling, log=log)
+        assert (made.model, made.log, made.status_field) == (CoHandling, log, "status")
+        assert rules.machine(CoHandling) is made
+        assert rules.machine(CoHandling, log=lambda *a, **k: None) is made
+    finally:
+        rules._MACHINES.pop(CoHandling, None)
