@@ -430,3 +430,28 @@ def test_a_model_gets_one_machine_made_by_its_app(demo):
         assert rules.machine(CoHandling, log=lambda *a, **k: None) is made
     finally:
         rules._MACHINES.pop(CoHandling, None)
+
+
+def test_a_refusal_without_words_of_its_own_still_says_why(demo):
+    """The engine's own reasons, for a scope or a condition declared without one."""
+    from django.db.models import Q
+
+    from core.roles import Role
+
+    nobody = rules.Scope("nobody", lambda user: Q(pk__in=[]), "")
+    probes = [
+        rules.Move("probe_scope", "probe", frozenset(Status.values), None, {Role.OFFICE: nobody}),
+        rules.Move("probe_where", "probe", frozenset(Status.values), None,
+                   {Role.OFFICE: rules.EVERYTHING}, where=lambda user: Q(pk__in=[])),
+    ]
+    workflow.MACHINE.add(*probes)
+    try:
+        suggestion = Suggestion.objects.get(number=123)
+        for name, reason in (("probe_scope", "You are not allowed to do this."),
+                             ("probe_where", "This is not possible now.")):
+            with pytest.raises(rules.WorkflowError) as refused:
+                rules.check(suggestion, name, user("office"))
+            assert str(refused.value) == translation.gettext(reason)
+    finally:
+        for probe in probes:
+            workflow.MACHINE.moves.pop(probe.name)
