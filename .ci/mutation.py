@@ -40,6 +40,8 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
   machine of its own.
 - ``_flags``' ``output_field=BooleanField()`` → ``None``: the annotation's value is read
   through ``bool()`` either way.
+- ``_has_real_body``'s ``reply.body or ""`` → ``or "XXXX"``: the body is a non-null text
+  column, never None.
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 

@@ -150,6 +150,24 @@ def test_send_only_the_latest_version(demo):
     assert first.status == ReplyStatus.SENT
 
 
+def test_only_the_same_suggestions_later_letters_count(demo):
+    """A later version of another suggestion's letter stops neither sending nor rating; a
+    later version of this one's that is not sent yet does not stop the rating."""
+    suggestion = handling(co_deputies=["李秀梅"])
+    mine = signed(suggestion)
+    elsewhere = draft()
+    Reply.objects.filter(pk=elsewhere.pk).update(version=9, status=ReplyStatus.SENT)
+    allowed(mine, "send", "staff")
+    rules.run(mine, "send", user=user("staff"))
+    li = deputy_login("李秀梅")
+    allowed(mine, "rate", li)
+    allowed(mine, "rate_paper", "office")
+    rate(mine, "office", who=deputy("苏红平"), result="unsatisfied", name="rate_paper")
+    newer = draft(suggestion)
+    assert (newer.version, newer.status) == (2, ReplyStatus.DRAFT)
+    allowed(mine, "rate", li)
+
+
 @pytest.mark.parametrize("name,make,username", [
     ("edit", draft, "staff"), ("submit", draft, "staff"), ("sign", pending, "head"),
     ("send", signed, "staff"),
