@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,9 +19,11 @@ from core.todo import Group
 from .models import (
     AWAITING_REPLY,
     CoHandling,
+    Event,
     Rating,
     Status,
     Suggestion,
+    due_soon_horizon,
     due_soon_label,
     due_soon_q,
     overdue_q,
@@ -84,35 +88,63 @@ todo.register(
     Group("due_soon", due_soon_label(), OFFICE | STAFF, _own_or_all(due_soon_q), order=90),
 )
 
-TOTAL_CACHE_SECONDS = 30
+# What awaits a user is kept in the cache until anything changes: every change of a
+# suggestion, reply or record writes an event, so the newest event's id (one index lookup) is
+# the data's version, as for the list's figures; the day and the due-soon window count too
+# (overdue, due soon). Only ids and counts are kept; the rows are read fresh, by id.
+TODO_CACHE_SECONDS = 600
+
+
+def _version() -> str:
+    newest = Event.objects.aggregate(top=Max("pk"))["top"]
+    return f"{newest}:{timezone.localdate().isoformat()}:{due_soon_horizon().isoformat()}"
+
+
+def _base(user):
+    return Suggestion.objects.visible_to(user, narrow=True)
+
+
+def awaiting(user) -> list[tuple[str, int, list[tuple[int, int | None]]]]:
+    """(group, count, [(suggestion id, target id)] of its first ten) for each of the user's
+    non-empty groups: one count and one list query per group, or none while nothing changed."""
+    key = f"todo:{user.pk}:{_version()}"
+    found = cache.get(key)
+    if found is None:
+        counts = todo.counts(_base(user), user)
+        found = []
+        for each in todo.groups_for(user):
+            if not counts.get(each.name):
+                continue
+            rows = todo.items(_base(user), user, each).order_by("due_on", "pk")[:10]
+            fields = ("pk", "target_pk") if each.target is not None else ("pk",)
+            ids = [(row[0], row[1] if len(row) > 1 else None) for row in rows.values_list(*fields)]
+            found.append((each.name, counts[each.name], ids))
+        cache.set(key, found, TODO_CACHE_SECONDS)
+    return found
 
 
 def total_for(user) -> int:
-    """The navigation badge: items awaiting the user, cached briefly per user."""
-    key = f"todo-total:{user.pk}"
-    total = cache.get(key)
-    if total is None:
-        total = sum(todo.counts(Suggestion.objects.visible_to(user, narrow=True), user).values())
-        cache.set(key, total, TOTAL_CACHE_SECONDS)
-    return total
+    """The navigation badge: items awaiting the user."""
+    return sum(count for _name, count, _ids in awaiting(user))
 
 
 @login_required
 def todo_page(request: HttpRequest) -> HttpResponse:
     user = request.user
-    base = (
-        Suggestion.objects.visible_to(user, narrow=True)
-        .select_related("session", "lead_deputy", "lead_unit").defer("content")
-    )
-    counts = todo.counts(base, user)
+    groups = awaiting(user)
+    wanted = {pk for _name, _count, ids in groups for pk, _target in ids}
+    # The rows of every group in one query, through the user's scope again.
+    rows = _base(user).select_related("session", "lead_deputy", "lead_unit").defer(
+        "content", "search_document").in_bulk(wanted)
     sections = []
-    for each in todo.groups_for(user):
-        count = counts.get(each.name, 0)
-        if not count:
-            continue
-        rows = list(todo.items(base, user, each).order_by("due_on", "pk")[:10])
-        sections.append({"group": each, "count": count, "rows": rows})
-    cache.set(f"todo-total:{user.pk}", sum(counts.values()), TOTAL_CACHE_SECONDS)
+    for name, count, ids in groups:
+        shown = []
+        for pk, target in ids:
+            if pk in rows:
+                row = copy.copy(rows[pk])  # one suggestion may stand in several groups
+                row.target_pk = target
+                shown.append(row)
+        sections.append({"group": todo.group(name), "count": count, "rows": shown})
     return render(request, "suggestions/todo.html", {
-        "sections": sections, "total": sum(counts.values()),
+        "sections": sections, "total": sum(count for _name, count, _ids in groups),
     })

@@ -109,3 +109,29 @@ def test_the_todo_page_costs_the_same_however_many_items(demo, login):
                                   content="<p>内容</p>", lead_deputy=registered.lead_deputy)
     assert queries() == few
     assert todo_of(login, "office")["to_assign"][:3] == [124, 200, 201]
+
+
+def test_the_todo_is_kept_until_something_changes_and_follows_a_change_at_once(demo, login, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import rules
+
+    cache.clear()
+    client = login("office")
+
+    def shown() -> tuple[dict, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/todo/")
+        groups = {s["group"].name: sorted(r.number for r in s["rows"]) for s in response.context["sections"]}
+        return groups, len(captured)
+
+    first, computed = shown()
+    again, kept = shown()
+    assert again == first and kept < computed  # nothing changed: the counts are not redone
+    assert first["to_assign"] == [124]
+    suggestion = Suggestion.objects.get(number=124)
+    rules.run(suggestion, "assign", user=user("office"), note="",
+              unit=Suggestion.objects.get(number=123).lead_unit)
+    after, _queries = shown()
+    assert "to_assign" not in after
