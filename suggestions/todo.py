@@ -123,9 +123,19 @@ def awaiting(user) -> list[tuple[str, int, list[tuple[int, int | None]]]]:
     return found
 
 
+# The badge is on every page: it is kept for a short while per user (no query at all),
+# and set afresh whenever the user opens the to-do.
+BADGE_CACHE_SECONDS = 30
+
+
 def total_for(user) -> int:
     """The navigation badge: items awaiting the user."""
-    return sum(count for _name, count, _ids in awaiting(user))
+    key = f"todo-total:{user.pk}"
+    total = cache.get(key)
+    if total is None:
+        total = sum(count for _name, count, _ids in awaiting(user))
+        cache.set(key, total, BADGE_CACHE_SECONDS)
+    return total
 
 
 @login_required
@@ -145,6 +155,6 @@ def todo_page(request: HttpRequest) -> HttpResponse:
                 row.target_pk = target
                 shown.append(row)
         sections.append({"group": todo.group(name), "count": count, "rows": shown})
-    return render(request, "suggestions/todo.html", {
-        "sections": sections, "total": sum(count for _name, count, _ids in groups),
-    })
+    total = sum(count for _name, count, _ids in groups)
+    cache.set(f"todo-total:{user.pk}", total, BADGE_CACHE_SECONDS)
+    return render(request, "suggestions/todo.html", {"sections": sections, "total": total})
