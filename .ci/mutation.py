@@ -42,6 +42,8 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
   through ``bool()`` either way.
 - ``_has_real_body``'s ``reply.body or ""`` → ``or "XXXX"``: the body is a non-null text
   column, never None.
+- ``_check_co_opinions``' ``select_related("unit")`` → ``select_related(None)``: the same
+  units, one query each instead of a join.
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 

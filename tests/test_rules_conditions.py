@@ -109,11 +109,18 @@ def test_a_waiver_lets_the_letter_go_to_sign_off(demo):
 
 
 def test_sign_off_waits_for_the_co_units_too(demo):
-    reply = pending(handling())
+    from django.utils import translation
+
+    reply = pending(handling(co_units=("nync", "jyj")))
     CoHandling.objects.filter(suggestion=reply.suggestion).update(submitted_at=None)
     before = state(reply)
-    with pytest.raises(rules.WorkflowError, match="农业农村局"):
+    with pytest.raises(rules.WorkflowError) as refused:
         rules.run(reply, "sign", user=user("head"))
+    units = "、".join(co.unit.name for co in reply.suggestion.co_handlings.select_related("unit"))
+    assert "、" in units  # both co-units are named
+    assert refused.value.message == translation.gettext(
+        "Waiting for the opinion of the co-handling units: %(units)s. "
+        "The congress office can waive this.") % {"units": units}
     assert state(reply) == before
 
 
