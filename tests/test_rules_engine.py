@@ -428,6 +428,9 @@ def test_a_model_gets_one_machine_made_by_its_app(demo):
         assert (made.model, made.log, made.status_field) == (CoHandling, log, "status")
         assert rules.machine(CoHandling) is made
         assert rules.machine(CoHandling, log=lambda *a, **k: None) is made
+        rules._MACHINES.pop(CoHandling)
+        # A model whose state lives in another field names it.
+        assert rules.machine(CoHandling, log=log, status_field="required").status_field == "required"
     finally:
         rules._MACHINES.pop(CoHandling, None)
 
