@@ -13,7 +13,7 @@ import datetime
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -109,55 +109,57 @@ def _withdraw_extension_requests(suggestion: Suggestion) -> None:
     )
 
 
+def _deadline_moved(suggestion_id: int, old: datetime.date, deadline: workcal.Deadline, actor,
+                    now, **fields) -> Event:
+    """The log entry of a deadline the calendar moved: old → new, and how."""
+    return Event(suggestion_id=suggestion_id, actor=actor, action="deadline_recomputed", at=now,
+                 note=f"{chinese_date(old)} → {chinese_date(deadline.due)}\n"
+                      f"{deadline.explanation()}", **fields)
+
+
 @transaction.atomic
 def recompute_deadlines(dates: frozenset[datetime.date] = frozenset(), *, actor=None) -> int:
     """The working calendar changed on ``dates`` (every date when empty): move the open
     deadlines computed on it (suggestions awaiting a reply, co-unit opinions awaited), and log
     each move on its suggestion (old → new, and how). Replied and closed suggestions, and due
     dates that were not computed, are left alone. Returns how many deadlines moved."""
-    cal = workcal.WorkCalendar().load()
-    since = min(dates) if dates else None
-    now = timezone.now()
-    events, moved = [], []
-    suggestions = Suggestion.objects.select_for_update().filter(
-        status__in=AWAITING_REPLY, due_basis__isnull=False, due_on__isnull=False,
-    ).exclude(due_rule="").only("pk", "due_on", "due_rule", "due_basis", "due_months")
-    if since:
-        suggestions = suggestions.filter(due_on__gte=since)
-    for suggestion in suggestions.order_by("pk"):
-        deadline = due_deadline(suggestion, calendar=cal)
-        if deadline is None or deadline.due == suggestion.due_on:
-            continue
-        events.append(Event(
-            suggestion_id=suggestion.pk, actor=actor, action="deadline_recomputed", at=now,
-            note=f"{chinese_date(suggestion.due_on)} → {chinese_date(deadline.due)}\n"
-                 f"{deadline.explanation()}",
-        ))
-        suggestion.due_on, suggestion.updated_at = deadline.due, now
-        moved.append(suggestion)
-    Suggestion.objects.bulk_update(moved, ["due_on", "updated_at"], batch_size=500)
-    co_moved = []
-    co_handlings = CoHandling.objects.select_for_update().filter(
-        suggestion__status__in=AWAITING_REPLY, suggestion__co_opinions_waived=False,
-        submitted_at__isnull=True, due_basis__isnull=False, due_months__isnull=False,
-    ).select_related("unit")
-    if since:
-        co_handlings = co_handlings.filter(due_on__gte=since)
-    for co in co_handlings.order_by("pk"):
-        deadline = co_opinion_deadline(co, calendar=cal)
-        if deadline is None or deadline.due == co.due_on:
-            continue
-        events.append(Event(
-            suggestion_id=co.suggestion_id, actor=actor, action="deadline_recomputed", at=now,
-            internal=True, object_label=co.unit.name[:200],
-            note=f"{chinese_date(co.due_on)} → {chinese_date(deadline.due)}\n"
-                 f"{deadline.explanation()}",
-        ))
-        co.due_on = deadline.due
-        co_moved.append(co)
-    CoHandling.objects.bulk_update(co_moved, ["due_on"], batch_size=500)
-    Event.objects.bulk_create(events, batch_size=500)
-    return len(moved) + len(co_moved)
+    # The log is written in the bureau's language, whoever changed the calendar.
+    with translation.override(settings.LANGUAGE_CODE):
+        cal = workcal.WorkCalendar().load()
+        since = min(dates) if dates else None
+        now = timezone.now()
+        events, moved = [], []
+        suggestions = Suggestion.objects.select_for_update().filter(
+            status__in=AWAITING_REPLY, due_basis__isnull=False, due_on__isnull=False,
+        ).exclude(due_rule="").only("pk", "due_on", "due_rule", "due_basis", "due_months")
+        if since:
+            suggestions = suggestions.filter(due_on__gte=since)
+        for suggestion in suggestions.order_by("pk"):
+            deadline = due_deadline(suggestion, calendar=cal)
+            if deadline is None or deadline.due == suggestion.due_on:
+                continue
+            events.append(_deadline_moved(suggestion.pk, suggestion.due_on, deadline, actor, now))
+            suggestion.due_on, suggestion.updated_at = deadline.due, now
+            moved.append(suggestion)
+        Suggestion.objects.bulk_update(moved, ["due_on", "updated_at"], batch_size=500)
+        co_moved = []
+        co_handlings = CoHandling.objects.select_for_update().filter(
+            suggestion__status__in=AWAITING_REPLY, suggestion__co_opinions_waived=False,
+            submitted_at__isnull=True, due_basis__isnull=False, due_months__isnull=False,
+        ).select_related("unit")
+        if since:
+            co_handlings = co_handlings.filter(due_on__gte=since)
+        for co in co_handlings.order_by("pk"):
+            deadline = co_opinion_deadline(co, calendar=cal)
+            if deadline is None or deadline.due == co.due_on:
+                continue
+            events.append(_deadline_moved(co.suggestion_id, co.due_on, deadline, actor, now,
+                                          internal=True, object_label=co.unit.name[:200]))
+            co.due_on = deadline.due
+            co_moved.append(co)
+        CoHandling.objects.bulk_update(co_moved, ["due_on"], batch_size=500)
+        Event.objects.bulk_create(events, batch_size=500)
+        return len(moved) + len(co_moved)
 
 
 def _calendar_changed(sender, dates=frozenset(), actor=None, **kwargs) -> int:

@@ -331,3 +331,14 @@ def test_events_of_recomputation_are_labelled(db):
     assert Event(action="deadline_recomputed").action_label
     assert "deadline_recomputed" in workflow.known_actions()
 
+
+
+def test_a_deadline_moved_from_the_english_admin_is_logged_in_chinese(demo, login, user):
+    from django.conf import settings
+
+    suggestion = assigned(508, D(2026, 11, 27), user)  # 2027-02-27 (Sat) → 2027-03-01
+    admin = login("admin")
+    admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    admin_add_day(admin, D(2027, 2, 27), kind="workday", note="春节")
+    event = suggestion.events.get(action="deadline_recomputed")
+    assert event.note.startswith("2027年3月1日 → 2027年2月27日\n交办 2026年11月27日 + 3个月")
