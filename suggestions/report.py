@@ -161,15 +161,11 @@ def totals(queryset: QuerySet, horizon: datetime.date | None = None) -> dict:
     return _finish(queryset.order_by().aggregate(**_measures(horizon)))
 
 
-def by_unit(queryset: QuerySet, horizon: datetime.date | None = None) -> list[dict]:
-    """The figures per lead unit (assigned suggestions only), largest load first."""
-    return by_unit_and_total(queryset, horizon)[0]
-
-
 def by_unit_and_total(queryset: QuerySet, horizon: datetime.date | None = None
                       ) -> tuple[list[dict], dict]:
-    """``by_unit`` and ``totals`` from one pass over the rows: every figure is a count, so the
-    total is the sum of the units' rows and the row of the suggestions without a unit."""
+    """The figures per lead unit (assigned suggestions only, largest load first) and over all
+    of ``queryset``, from one pass over the rows: every figure is a count, so the total is the
+    sum of the units' rows and the row of the suggestions without a unit."""
     raw = list(
         queryset.order_by().values("lead_unit_id", "lead_unit__name")
         .annotate(**_measures(horizon))

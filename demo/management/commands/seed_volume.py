@@ -846,11 +846,9 @@ class Generator:
 
 def refresh_derived(first_id: int, next_id: int, log) -> None:
     """What other apps derive from a suggestion when it is saved (COPY bypasses ``save()``):
-    the search document, when the search app keeps one."""
-    try:
-        from suggestions.search import refresh_search
-    except ImportError:
-        return
+    the search document."""
+    from suggestions.search import refresh_search
+
     started = time.perf_counter()
     ids = list(range(first_id, next_id))
     for start in range(0, len(ids), 10_000):
