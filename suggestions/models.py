@@ -374,16 +374,20 @@ class Suggestion(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["lead_unit", "status"]),
+            # A unit's work by status, with its ids and due dates from the index alone: its
+            # to-do groups (to accept, to meet, to draft, overdue…) and visible_to's own half.
+            models.Index(fields=["lead_unit", "status"], include=["id", "due_on"],
+                         name="suggestion_unit_status"),
             # The list's sort orders (?sort=number, ?sort=due_on) and the search by number.
             models.Index(fields=["number"], name="suggestion_number_idx"),
             models.Index(fields=["due_on"], name="suggestion_due_on_idx"),
             # The list's order (newest session first, then by number), read from the index,
-            # and the sort keys of any set of ids (a unit's, a deputy's) without their rows.
+            # and the sort keys of any set of ids (a unit's, a deputy's, a to-do group's)
+            # without their rows.
             models.Index(fields=["-session", "number"], include=["id"], name="suggestion_list_order"),
-            models.Index(fields=["id"], include=["session", "number"], name="suggestion_order_keys"),
-            # visible_to: a unit's and a deputy's suggestion ids from the index alone.
-            models.Index(fields=["lead_unit"], include=["id"], name="suggestion_unit_ids"),
+            models.Index(fields=["id"], include=["session", "number", "due_on"],
+                         name="suggestion_order_keys"),
+            # visible_to: a deputy's suggestion ids from the index alone (a unit's: above).
             models.Index(fields=["lead_deputy"], include=["id"], name="suggestion_deputy_ids"),
             # The figures above the list (suggestions.report) by an index-only scan: the
             # columns they count and those the list filters by, without the wide rows.

@@ -75,6 +75,39 @@ def test_actionable_agrees_with_available_moves(world, model):
             assert got == expected, f"{model.__name__} {names} for {who}"
 
 
+@pytest.mark.parametrize("model", [Suggestion, Reply, Consultation], ids=lambda m: m.__name__)
+def test_what_a_user_may_do_lies_within_what_they_may_see(world, model):
+    """The to-do's counts go over the table itself (suggestions.todo): they rely on every
+    move's own scope keeping within ``visible_to``, for every role."""
+    mach = rules.machine(model)
+    for who, actor in actors().items():
+        visible = set(model.objects.visible_to(actor).values_list("pk", flat=True))
+        for name in mach.moves:
+            may = set(rules.actionable(model.objects.all(), actor, [name])
+                      .values_list("pk", flat=True))
+            assert may <= visible, f"{model.__name__}.{name} for {who}: {may - visible} unseen"
+
+
+def test_each_to_do_count_is_what_the_list_shows_for_the_group(world, client):
+    """The to-do counts each group over the table; the list selects it through the user's
+    scope: the two agree for everyone, so nothing the user may not see is ever counted."""
+    from django.core.cache import cache
+
+    shown = 0
+    for who, actor in actors().items():
+        if who in {"nobody", "anonymous"}:
+            continue
+        cache.clear()
+        client.force_login(actor)
+        for section in client.get("/todo/").context["sections"]:
+            name = section["group"].name
+            listed = client.get("/suggestions/", {"todo": name}).context["page"]
+            assert listed.paginator.count == section["count"], f"{name} for {who}"
+            assert {r.pk for r in listed} == {r.pk for r in section["rows"]}, f"{name} for {who}"
+            shown += 1
+    assert shown >= 15  # the world gives most groups something to count
+
+
 def test_every_move_is_actionable_for_someone(world):
     """The data set is not trivially empty: each move awaits somebody's action somewhere."""
     people = actors()
