@@ -89,7 +89,7 @@ def summary(queryset: models.QuerySet, user, each: Group, first: int = 10) -> tu
     over the rows must fetch every row of the group: 150 ms for the office's overdue at
     100,000 suggestions, against 5 ms for the two.)"""
     selected = items(queryset, user, each)
-    if each.where(user) is None:
+    if selected.query.is_empty():  # the group's condition can match nothing for this user
         return 0, []
     size = selected.order_by().count()
     if not size:
