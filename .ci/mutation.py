@@ -44,6 +44,8 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
   column, never None.
 - ``_check_co_opinions``' ``select_related("unit")`` → ``select_related(None)``: the same
   units, one query each instead of a join.
+- ``SuggestionQuerySet.visible_to``'s ``narrow=False`` default → ``True``: the same rows in
+  the other SQL form (test_rules_visibility checks both forms for every role).
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 
