@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import models
-from django.db.models import OuterRef, Q
+from django.db import connections, models
+from django.db.models import Q
 from django.utils.functional import Promise
 
 from . import rules
@@ -68,32 +68,55 @@ def move_q(model: type[models.Model], name: str, user, *, via: str = "suggestion
     return Q(pk__in=model._default_manager.filter(condition).values(via))
 
 
-def items(queryset: models.QuerySet, user, each: Group) -> models.QuerySet:
-    condition = each.where(user)
-    if condition is None:
-        return queryset.none()
-    selected = queryset.filter(condition)
-    if each.target is not None:
-        model, move = each.target
-        target = rules.machine(model).q(move, user)
-        if target is not None:
-            first = model._default_manager.filter(target, suggestion=OuterRef("pk")).values("pk")[:1]
-            selected = selected.annotate(target_pk=models.Subquery(first))
-    return selected
+class _Leading(models.Func):
+    """``(array)[1:n]``: the first ``n`` elements of a PostgreSQL array."""
+
+    template = "(%(expressions)s)[1:%(n)d]"
 
 
 def summary(queryset: models.QuerySet, user, each: Group, first: int = 10) -> tuple[int, list]:
     """The group's size and its first ``first`` items as (suggestion id, target id or None),
-    by due date. Two queries, each planned on its own: the count reads an index alone, the
-    items walk the due dates until ``first`` are found. (One query with the size as a window
-    over the rows must fetch every row of the group: 150 ms for the office's overdue at
-    100,000 suggestions, against 5 ms for the two.)"""
-    selected = items(queryset, user, each)
-    if selected.query.is_empty():  # the group's condition can match nothing for this user
+    by due date, and one more query for the letters or records a group links to.
+
+    A unit's or a deputy's group is a few hundred of their own suggestions: on PostgreSQL one
+    query counts them and gathers their ids in order in one aggregate, so the group's
+    condition is planned and run once (a busy unit's "to draft", 813 of 100,000: 6 ms against
+    14 ms for a count and a list). The office's groups can be a tenth of the table, where
+    sorting every id costs more than a count from an index and a walk down the due dates
+    that stops at ``first`` (the overdue: 5 ms against 11 ms): those are asked apart."""
+    condition = each.where(user)
+    if condition is None:
         return 0, []
-    size = selected.order_by().count()
+    selected = queryset.filter(condition).order_by()
+    own_work = role_of(user) not in (Role.ADMIN, Role.OFFICE)
+    if own_work and connections[queryset.db].vendor == "postgresql":
+        from django.contrib.postgres.aggregates import ArrayAgg
+
+        found = selected.aggregate(
+            size=models.Count("pk"),
+            ids=_Leading(ArrayAgg("pk", order_by=("due_on", "pk")), n=first),
+        )
+        size, ids = found["size"], found["ids"] or []
+    else:
+        size = selected.count()
+        ids = list(selected.order_by("due_on", "pk").values_list("pk", flat=True)[:first]) if size else []
     if not size:
         return 0, []
-    fields = ("pk", "target_pk") if each.target is not None else ("pk",)
-    rows = selected.order_by("due_on", "pk").values_list(*fields)[:first]
-    return size, [(row[0], row[1] if each.target is not None else None) for row in rows]
+    targets = _targets(each, user, ids)
+    return size, [(pk, targets.get(pk)) for pk in ids]
+
+
+def _targets(each: Group, user, ids: list[int]) -> dict[int, int]:
+    """suggestion id -> the letter or record of the group's move on it (the first, in the
+    model's own order, where there are several)."""
+    if each.target is None or not ids:
+        return {}
+    model, move = each.target
+    condition = rules.machine(model).q(move, user)
+    if condition is None:
+        return {}
+    found: dict[int, int] = {}
+    for suggestion_id, pk in (model._default_manager.filter(condition, suggestion_id__in=ids)
+                              .values_list("suggestion_id", "pk")):
+        found.setdefault(suggestion_id, pk)
+    return found

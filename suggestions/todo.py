@@ -94,6 +94,10 @@ todo.register(
 # (overdue, due soon). Only ids and counts are kept; the rows are read fresh, by id.
 TODO_CACHE_SECONDS = 600
 
+# Items shown per group, the most urgent (earliest due) first; "See all" opens the list
+# filtered to the group. Five keep every group of a busy unit on a tablet's screen or two.
+TODO_ITEMS_SHOWN = 5
+
 
 def _version() -> str:
     newest = Event.objects.aggregate(top=Max("pk"))["top"]
@@ -114,14 +118,14 @@ def _counted_over(user):
 
 
 def awaiting(user) -> list[tuple[str, int, list[tuple[int, int | None]]]]:
-    """(group, count, [(suggestion id, target id)] of its first ten) for each of the user's
+    """(group, count, [(suggestion id, target id)] of its first items) for each of the user's
     non-empty groups: one query per group, or none while nothing changed."""
     key = f"todo:{user.pk}:{_version()}"
     found = cache.get(key)
     if found is None:
         found = []
         for each in todo.groups_for(user):
-            count, ids = todo.summary(_counted_over(user), user, each)
+            count, ids = todo.summary(_counted_over(user), user, each, TODO_ITEMS_SHOWN)
             if count:
                 found.append((each.name, count, ids))
         cache.set(key, found, TODO_CACHE_SECONDS)

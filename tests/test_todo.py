@@ -108,7 +108,10 @@ def test_the_todo_page_costs_the_same_however_many_items(demo, login):
         Suggestion.objects.create(session=registered.session, number=number, title="待交办",
                                   content="<p>内容</p>", lead_deputy=registered.lead_deputy)
     assert queries() == few
-    assert todo_of(login, "office")["to_assign"][:3] == [124, 200, 201]
+    # The five most urgent (earliest due, then first registered) are shown, the rest a click away.
+    assert todo_of(login, "office")["to_assign"] == [124, 200, 201, 202, 203]
+    html = client.get("/todo/").content.decode()
+    assert 'href="/suggestions/?todo=to_assign">全部31项…</a>' in html
 
 
 def test_the_todo_is_kept_until_something_changes_and_follows_a_change_at_once(demo, login, user):

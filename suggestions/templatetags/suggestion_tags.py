@@ -42,10 +42,11 @@ def days_left_tag(context, suggestion) -> str:
     tag, not a template: the list and the to-do show it on every row."""
     if not suggestion.due_on or suggestion.status not in AWAITING_REPLY:
         return ""
-    # Once per page: the window's end is a calendar lookup.
+    # Once per page: the window's end is a calendar lookup, and the day is the same all along.
     if "due_soon_horizon" not in context.render_context:
         context.render_context["due_soon_horizon"] = due_soon_horizon()
-    days = (suggestion.due_on - timezone.localdate()).days
+        context.render_context["today"] = timezone.localdate()
+    days = (suggestion.due_on - context.render_context["today"]).days
     if days < 0:
         text, css = ngettext("%(counter)s day overdue", "%(counter)s days overdue", -days) % {
             "counter": -days}, "tag late"
