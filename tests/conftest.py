@@ -16,12 +16,43 @@ def record_data(deputy, **overrides) -> dict:
     return data
 
 
+def demo_once() -> bool:
+    """make mutation runs the rule tests once per mutant, each run a pytest session of its
+    own, and loading the demo is most of a rule test's time. With DEMO_ONCE=1 (.ci/mutation.py
+    sets it for mutmut) the demo is loaded into the test database once per session, with the
+    mutant already in place, and each test's transaction (rolled back) starts from it. Not
+    while mutmut records which tests run which functions (every test loads the demo then, so
+    each is tied to the functions the demo runs). Only for selections where every test asks
+    for the demo: any other test would find it there too."""
+    return os.environ.get("DEMO_ONCE") == "1" and os.environ.get("MUTANT_UNDER_TEST") != "stats"
+
+
+@pytest.fixture(scope="session")
+def demo_media(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo-media")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, demo_media):
+    if demo_once():
+        from django.test import override_settings
+
+        from demo.seed import load_demo
+
+        with django_db_blocker.unblock(), override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            MEDIA_ROOT=demo_media,
+        ):
+            load_demo()
+
+
 @pytest.fixture
 def demo(db):
     """The demo data: the seed case No. 120 and users for every role."""
     from demo.seed import load_demo
 
-    load_demo()
+    if not demo_once():
+        load_demo()
     from suggestions.models import Suggestion
 
     return Suggestion.objects.get(number=120)
@@ -53,10 +84,11 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path_factory):
+def media_root(settings, tmp_path_factory, demo_media):
     # Signing a reply stores its letter in the default storage (under MEDIA_ROOT): in tests,
     # a directory of the test's own, never the working tree's media/. A test may set its own.
-    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    # (With DEMO_ONCE, the directory the demo's signed letter was stored in.)
+    settings.MEDIA_ROOT = demo_media if demo_once() else tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture(autouse=True)
