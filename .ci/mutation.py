@@ -49,6 +49,12 @@ Equivalent mutants left alive, and why (each cannot change what any user may do 
 - Event wording and audit labels (``describe_changes`` labels, ``object_label`` of
   ``consultation_edited``): the audit trail's text, not a permission, scope or status check.
 
+Left alive and not equivalent: ``_check_own_number`` without its ``suggestion_id`` filter,
+which would also refuse a document number that another suggestion's letter carries. The rule
+as written keeps a new version of one reply from reusing an earlier version's number (issue
+#8); whether a number must be unique across all of a bureau's letters is the office's
+decision about its numbering, not a permission, scope or status check.
+
 Every mutant of a permission, scope or status check that survived a run has a test that kills
 it (tests/test_rules_*.py; the run's survivors are listed at the end of its output).
 """

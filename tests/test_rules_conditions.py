@@ -369,6 +369,10 @@ def test_suggestion_parameter_checks(demo):
     with pytest.raises(rules.WorkflowError) as info, _english():
         rules.run(opinion_due, "co_opinion", user=user("agri_staff"), opinion="  ")
     assert info.value.message == "The opinion cannot be empty."
+    for nothing in ({"opinion": ""}, {"opinion": None}, {}):
+        with pytest.raises(rules.WorkflowError) as info, _english():
+            rules.run(opinion_due, "co_opinion", user=user("agri_staff"), **nothing)
+        assert info.value.message == "The opinion cannot be empty.", nothing
     assert opinion_due.co_handlings.get().submitted_at is None
 
 
@@ -393,9 +397,18 @@ def test_a_new_version_needs_its_own_number(demo):
     second.refresh_from_db()
     rules.run(second, "submit", user=user("staff"))
     before = state(second)
-    with pytest.raises(rules.WorkflowError, match="1号"):
+    with pytest.raises(rules.WorkflowError) as info, _english():
         rules.run(second, "sign", user=user("head"))
+    assert info.value.message == (
+        "Document number 晋工信函〔2026〕1号 was already used by version 1 of this reply; give "
+        "the new version its own number.")
     assert state(second) == before
+    # With a number of its own, the same version is signed.
+    Reply.objects.filter(pk=second.pk).update(doc_number="晋工信函〔2026〕2号")
+    second.refresh_from_db()
+    rules.run(second, "sign", user=user("head"))
+    second.refresh_from_db()
+    assert second.status == "signed"
 
 
 def test_only_a_signed_reply_marks_the_suggestion_replied(demo):

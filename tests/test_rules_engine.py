@@ -458,3 +458,15 @@ def test_a_refusal_without_words_of_its_own_still_says_why(demo):
     finally:
         for probe in probes:
             workflow.MACHINE.moves.pop(probe.name)
+
+
+def test_workflow_transition_passes_the_note_on_and_adds_none_of_its_own(demo):
+    """``workflow.transition`` (the demo's and older callers' entry) is ``rules.run``: the
+    event carries the note given, and an empty one when none is."""
+    returned = assigned()
+    workflow.transition(returned, name="request_return", user=user("staff"), note="不属于本单位")
+    assert returned.events.order_by("pk").last().note == "不属于本单位"
+    accepted = assigned()
+    workflow.transition(accepted, name="accept", user=user("staff"))
+    event = accepted.events.order_by("pk").last()
+    assert (event.action, event.note) == ("accept", "")
