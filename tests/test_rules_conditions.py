@@ -69,6 +69,20 @@ def test_extend_checks_the_new_date(demo):
     assert suggestion.due_on == datetime.date(2026, 7, 10)
 
 
+def test_the_office_decides_a_pending_extension_request_before_extending_itself(demo):
+    suggestion = handling()
+    requested = suggestion.due_on + datetime.timedelta(days=30)
+    rules.run(suggestion, "request_extension", user=user("staff"), new_due=requested,
+              reason="需协调多部门")
+    before = state(suggestion)
+    with pytest.raises(rules.WorkflowError) as info, _english():
+        rules.run(suggestion, "extend", user=user("office"), note="直接延期",
+                  new_due=suggestion.due_on + datetime.timedelta(days=20))
+    assert info.value.message == (
+        "The unit's extension request awaits a decision: approve or refuse it first.")
+    assert state(suggestion) == before and not suggestion.due_extended
+
+
 def _english():
     from django.utils import translation
 
