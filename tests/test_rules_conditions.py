@@ -69,6 +69,29 @@ def test_extend_checks_the_new_date(demo):
     assert suggestion.due_on == datetime.date(2026, 7, 10)
 
 
+def test_an_extension_request_needs_a_reason_and_a_later_date(demo):
+    from suggestions.models import ExtensionRequest
+
+    suggestion = handling()
+    later = suggestion.due_on + datetime.timedelta(days=30)
+    for params, text in [
+        ({"new_due": later}, "Please give a reason."),
+        ({"new_due": later, "reason": "  "}, "Please give a reason."),
+        ({"reason": "需协调多部门"}, "Choose the new due date."),
+        ({"reason": "需协调多部门", "new_due": suggestion.due_on},
+         "The new due date must be later than the current one."),
+    ]:
+        before = state(suggestion)
+        with pytest.raises(rules.WorkflowError) as info, _english():
+            rules.run(suggestion, "request_extension", user=user("staff"), **params)
+        assert info.value.message == text, params
+        assert state(suggestion) == before
+    assert not ExtensionRequest.objects.filter(suggestion=suggestion).exists()
+    rules.run(suggestion, "request_extension", user=user("staff"), new_due=later,
+              reason="需协调多部门")
+    assert ExtensionRequest.objects.get(suggestion=suggestion).proposed_due == later
+
+
 def test_the_office_decides_a_pending_extension_request_before_extending_itself(demo):
     suggestion = handling()
     requested = suggestion.due_on + datetime.timedelta(days=30)
