@@ -21,9 +21,11 @@ The mutants, for every move of every machine:
 - ``const-``: a status taken from OPEN_STATUSES (consultations) or OPEN_FOR_HANDLING (the
   reply moves' "suggestion in handling" condition).
 
-Equivalent rule mutants: none. The last full run (388 mutants) killed all of them; its
-last survivors (a foreign head marking a suggestion replied, sign-off re-checking the body, an
-online rating's values) each got a test in tests/test_rules_*.py.
+Equivalent rule mutants: ``Suggestion.unlink:check-:_check_unlink`` only: the effect reads
+the link again under the lock (it may have been removed between the check and the delete) and
+refuses in the same words, before changing anything. Every other survivor of a run got a test
+in tests/test_rules_*.py (the last ones: an extension request without a reason or a later
+date, the office extending while the unit's request awaits its decision).
 """
 
 from __future__ import annotations
