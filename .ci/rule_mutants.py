@@ -25,7 +25,8 @@ Equivalent rule mutants: ``Suggestion.unlink:check-:_check_unlink`` only: the ef
 the link again under the lock (it may have been removed between the check and the delete) and
 refuses in the same words, before changing anything. Every other survivor of a run got a test
 in tests/test_rules_*.py (the last ones: an extension request without a reason or a later
-date, the office extending while the unit's request awaits its decision).
+date, an approval beyond the limits, the office extending while the unit's request awaits its
+decision).
 """
 
 from __future__ import annotations

@@ -92,6 +92,28 @@ def test_an_extension_request_needs_a_reason_and_a_later_date(demo):
     assert ExtensionRequest.objects.get(suggestion=suggestion).proposed_due == later
 
 
+def test_an_approved_extension_keeps_to_the_limits(demo):
+    from suggestions.models import ExtensionRequest
+
+    suggestion = assigned(on=datetime.date(2026, 1, 10))  # due 2026-04-10, at most 2026-07-10
+    rules.run(suggestion, "accept", user=user("staff"))
+    rules.run(suggestion, "request_extension", user=user("staff"), reason="需协调多部门",
+              new_due=datetime.date(2026, 6, 10))
+    office = user("office")
+    for new_due, text in [
+        (datetime.date(2026, 7, 11), "The deadline can be extended to 2026-07-10 at the latest."),
+        (datetime.date(2026, 4, 10), "The new due date must be later than the current one."),
+    ]:
+        before = state(suggestion)
+        with pytest.raises(rules.WorkflowError) as info, _english():
+            rules.run(suggestion, "approve_extension", user=office, new_due=new_due)
+        assert info.value.message == text
+        assert state(suggestion) == before
+        assert ExtensionRequest.objects.get(suggestion=suggestion).decision == "pending"
+    rules.run(suggestion, "approve_extension", user=office)  # as the unit asked
+    assert suggestion.due_on == datetime.date(2026, 6, 10) and suggestion.due_extended
+
+
 def test_the_office_decides_a_pending_extension_request_before_extending_itself(demo):
     suggestion = handling()
     requested = suggestion.due_on + datetime.timedelta(days=30)
