@@ -26,7 +26,7 @@ the link again under the lock (it may have been removed between the check and th
 refuses in the same words, before changing anything. Every other survivor of a run got a test
 in tests/test_rules_*.py (the last ones: an extension request without a reason or a later
 date, an approval beyond the limits, the office extending while the unit's request awaits its
-decision).
+decision, a link without another suggestion or a kind).
 """
 
 from __future__ import annotations

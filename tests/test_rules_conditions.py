@@ -114,6 +114,29 @@ def test_an_approved_extension_keeps_to_the_limits(demo):
     assert suggestion.due_on == datetime.date(2026, 6, 10) and suggestion.due_extended
 
 
+def test_a_link_needs_another_suggestion_and_a_kind_and_is_made_once(demo):
+    from suggestions.models import SuggestionLink
+
+    one, other = assigned(), handling()
+    office = user("office")
+    for params, text in [
+        ({"kind": "similar"}, "Choose the suggestion to link."),
+        ({"other": one, "kind": "similar"}, "A suggestion cannot be linked to itself."),
+        ({"other": other, "kind": "twin"}, "Choose how the suggestions are linked."),
+    ]:
+        before = state(one)
+        with pytest.raises(rules.WorkflowError) as info, _english():
+            rules.run(one, "link", user=office, **params)
+        assert info.value.message == text, params
+        assert state(one) == before
+    assert not SuggestionLink.objects.exists()
+    rules.run(one, "link", user=office, other=other, kind="similar")
+    with pytest.raises(rules.WorkflowError) as info, _english():
+        rules.run(other, "link", user=office, other=one, kind="merged")
+    assert info.value.message == "These suggestions are already linked."
+    assert SuggestionLink.objects.get().kind == "similar"
+
+
 def test_the_office_decides_a_pending_extension_request_before_extending_itself(demo):
     suggestion = handling()
     requested = suggestion.due_on + datetime.timedelta(days=30)
