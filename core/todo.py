@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.functional import Promise
 
 from . import rules
-from .roles import Role, role_of
+from .roles import Role, is_coordinator, role_of
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,7 @@ def summary(queryset: models.QuerySet, user, each: Group, first: int = 10) -> tu
     if condition is None:
         return 0, []
     selected = queryset.filter(condition).order_by()
-    own_work = role_of(user) not in (Role.ADMIN, Role.OFFICE)
-    if own_work and connections[queryset.db].vendor == "postgresql":
+    if not is_coordinator(user) and connections[queryset.db].vendor == "postgresql":
         from django.contrib.postgres.aggregates import ArrayAgg
 
         found = selected.aggregate(

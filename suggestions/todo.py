@@ -108,15 +108,6 @@ def _base(user):
     return Suggestion.objects.visible_to(user, narrow=True)
 
 
-def _counted_over(user):
-    """What the groups are counted over: the table itself. Each group's condition is made of a
-    move's own scope (or the unit's own suggestions), which the rule engine keeps within what
-    the user may see (tests/test_rules_actionable asks it of every move and role); ANDing
-    ``visible_to`` again made every group of a busy unit test the 8,000 ids it can see. The
-    rows shown are read through ``visible_to`` (todo_page), as everywhere."""
-    return Suggestion.objects.all()
-
-
 def awaiting(user) -> list[tuple[str, int, list[tuple[int, int | None]]]]:
     """(group, count, [(suggestion id, target id)] of its first items) for each of the user's
     non-empty groups: one query per group, or none while nothing changed."""
@@ -125,7 +116,12 @@ def awaiting(user) -> list[tuple[str, int, list[tuple[int, int | None]]]]:
     if found is None:
         found = []
         for each in todo.groups_for(user):
-            count, ids = todo.summary(_counted_over(user), user, each, TODO_ITEMS_SHOWN)
+            # Over the table itself: each group's condition is made of a move's own scope (or
+            # the unit's own suggestions), which the rule engine keeps within what the user may
+            # see (tests/test_rules_actionable asks it of every move and role); ANDing
+            # visible_to again made every group of a busy unit test the 8,000 ids it can see.
+            # The rows shown are read through visible_to (todo_page), as everywhere.
+            count, ids = todo.summary(Suggestion.objects.all(), user, each, TODO_ITEMS_SHOWN)
             if count:
                 found.append((each.name, count, ids))
         cache.set(key, found, TODO_CACHE_SECONDS)
